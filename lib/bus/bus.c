@@ -32,6 +32,7 @@ int facet_bus_create(const struct facet_bus_config *config, struct facet_bus **o
 		free(bus);
 		return -ENOMEM;
 	}
+	atomic_init(&bus->refcnt, 1);
 	pthread_mutex_init(&bus->lock, NULL);
 	pthread_mutex_init(&bus->plugin_lock, NULL);
 	/* Readers preferred: an event callback may cause nested events. */
@@ -86,6 +87,24 @@ static void bus_unregister_all_drivers(struct facet_bus *bus)
 	}
 }
 
+void bus_get(struct facet_bus *bus)
+{
+	atomic_fetch_add_explicit(&bus->refcnt, 1, memory_order_relaxed);
+}
+
+/* The memory goes with the last device still referenced by the application. */
+void bus_put(struct facet_bus *bus)
+{
+	if (atomic_fetch_sub_explicit(&bus->refcnt, 1, memory_order_acq_rel) != 1)
+		return;
+	bus_plugins_free(bus);
+	pthread_rwlock_destroy(&bus->subs_lock);
+	pthread_mutex_destroy(&bus->plugin_lock);
+	pthread_mutex_destroy(&bus->lock);
+	free(bus->plugin_path);
+	free(bus);
+}
+
 void facet_bus_destroy(struct facet_bus *bus)
 {
 	if (!bus)
@@ -94,11 +113,7 @@ void facet_bus_destroy(struct facet_bus *bus)
 	bus_unregister_all_drivers(bus);
 	bus_plugins_unload_all(bus);
 	bus_events_destroy(bus);
-	pthread_rwlock_destroy(&bus->subs_lock);
-	pthread_mutex_destroy(&bus->plugin_lock);
-	pthread_mutex_destroy(&bus->lock);
-	free(bus->plugin_path);
-	free(bus);
+	bus_put(bus);
 }
 
 struct facet_bus_device *bus_find_locked(struct facet_bus *bus, const char *name)

@@ -47,6 +47,17 @@ static int format_names(struct facet_bus_device *dev, const struct facet_bus_dev
 	return 0;
 }
 
+/* Early check only: facet_bus_device_add() checks again under the lock. */
+static bool parent_alive(struct facet_bus_device *parent)
+{
+	bool alive;
+
+	pthread_mutex_lock(&parent->bus->lock);
+	alive = parent->state == BUS_DEV_INIT || parent->state == BUS_DEV_ADDED;
+	pthread_mutex_unlock(&parent->bus->lock);
+	return alive;
+}
+
 int facet_bus_device_init(struct facet_bus *bus, const struct facet_bus_device_info *info,
 			  struct facet_bus_device **out)
 {
@@ -56,6 +67,11 @@ int facet_bus_device_init(struct facet_bus *bus, const struct facet_bus_device_i
 
 	if (!bus || !info || !out)
 		return -EINVAL;
+	if (info->parent && !parent_alive(info->parent)) {
+		BUS_ERR("%s.%s.%u: parent %s is deleted", info->core, info->slice, info->id,
+			info->parent->name);
+		return -ENODEV;
+	}
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		return -ENOMEM;
@@ -64,6 +80,7 @@ int facet_bus_device_init(struct facet_bus *bus, const struct facet_bus_device_i
 		free(dev);
 		return ret;
 	}
+	bus_get(bus);
 	dev->bus = bus;
 	dev->id = info->id;
 	dev->core = info->core_handle;
@@ -276,6 +293,7 @@ static void device_release(struct facet_bus_device *dev)
 	if (dev->parent)
 		facet_bus_device_put(dev->parent);
 	pthread_mutex_destroy(&dev->lock);
+	bus_put(dev->bus);
 	free(dev);
 }
 

@@ -199,10 +199,16 @@ static int plugin_load_locked(struct facet_bus *bus, struct bus_plugin *p,
 			      struct loaded_names *out)
 {
 	const struct facet_bus_plugin *entry;
-	void *handle = dlopen(p->path, RTLD_NOW | RTLD_LOCAL);
 	unsigned int announced = out->n;
 	int ret = -ELIBBAD;
+	void *handle;
 
+	if (bus_elf_check_loadable(p->path) < 0) {
+		BUS_ERR("plugin %s: not a complete ELF shared object (truncated?)", p->path);
+		p->broken = true;
+		return -ELIBBAD;
+	}
+	handle = dlopen(p->path, RTLD_NOW | RTLD_LOCAL);
 	if (!handle) {
 		BUS_ERR("plugin %s: cannot load: %s", p->path, dlerror());
 		p->broken = true;
@@ -476,14 +482,25 @@ void bus_plugins_unload_all(struct facet_bus *bus)
 {
 	struct bus_plugin *p;
 
+	pthread_mutex_lock(&bus->plugin_lock);
+	TAILQ_FOREACH(p, &bus->plugins, next) {
+		if (!p->handle)
+			continue;
+		if (p->pins && !p->zombie)
+			p->zombie = p->handle;
+		else
+			dlclose(p->handle);
+		p->handle = NULL;
+	}
+	pthread_mutex_unlock(&bus->plugin_lock);
+}
+
+void bus_plugins_free(struct facet_bus *bus)
+{
+	struct bus_plugin *p;
+
 	while ((p = TAILQ_FIRST(&bus->plugins))) {
 		TAILQ_REMOVE(&bus->plugins, p, next);
-		if (p->pins) {
-			/* Devices outlive the bus; keep what they point into mapped. */
-			BUS_WARN("plugin %s: %u devices still referenced at bus destroy", p->path,
-				 p->pins);
-			continue;
-		}
 		if (p->handle)
 			dlclose(p->handle);
 		if (p->zombie)

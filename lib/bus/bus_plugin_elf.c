@@ -5,6 +5,10 @@
  * struct facet_bus_device_id), so only the section headers need parsing.
  * The file is untrusted input: every offset and size is checked against the
  * file before it is followed.
+ *
+ * Before dlopen, the bus also checks that every loadable segment lies inside
+ * the file: the dynamic loader maps a truncated file without complaint and
+ * the process dies of SIGBUS when it touches the missing pages.
  */
 #include <elf.h>
 #include <errno.h>
@@ -104,17 +108,12 @@ static int elf_collect_ids(const struct elf_file *f, const Elf64_Shdr *sec,
 	return 0;
 }
 
-int bus_elf_read_ids(const char *path, char (**matches)[FACET_BUS_MATCH_MAX], unsigned int *n)
+static int elf_map(const char *path, struct elf_file *f)
 {
-	struct elf_file f;
-	const Elf64_Shdr *sec;
 	struct stat st;
 	void *map;
-	int fd, ret;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	*matches = NULL;
-	*n = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0 || st.st_size <= 0) {
@@ -125,10 +124,60 @@ int bus_elf_read_ids(const char *path, char (**matches)[FACET_BUS_MATCH_MAX], un
 	close(fd);
 	if (map == MAP_FAILED)
 		return -errno;
-	f.data = map;
-	f.size = st.st_size;
+	f->data = map;
+	f->size = st.st_size;
+	return 0;
+}
+
+static void elf_unmap(struct elf_file *f)
+{
+	munmap((void *)f->data, f->size);
+}
+
+int bus_elf_read_ids(const char *path, char (**matches)[FACET_BUS_MATCH_MAX], unsigned int *n)
+{
+	const Elf64_Shdr *sec;
+	struct elf_file f;
+	int ret;
+
+	*matches = NULL;
+	*n = 0;
+	ret = elf_map(path, &f);
+	if (ret < 0)
+		return ret;
 	sec = elf_find_section(&f, FACET_BUS_IDS_SECTION);
 	ret = sec ? elf_collect_ids(&f, sec, matches, n) : -ENOEXEC;
-	munmap(map, st.st_size);
+	elf_unmap(&f);
 	return ret;
+}
+
+static bool elf_segments_in_file(const struct elf_file *f)
+{
+	const Elf64_Ehdr *eh;
+	const Elf64_Phdr *ph;
+
+	if (!elf_section_headers(f, &eh) || eh->e_phentsize != sizeof(Elf64_Phdr) ||
+	    !elf_in_bounds(f, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr)) ||
+	    eh->e_phoff % _Alignof(Elf64_Phdr) != 0)
+		return false;
+	ph = (const Elf64_Phdr *)(f->data + eh->e_phoff);
+	for (unsigned int i = 0; i < eh->e_phnum; i++) {
+		if ((ph[i].p_type == PT_LOAD || ph[i].p_type == PT_DYNAMIC) &&
+		    !elf_in_bounds(f, ph[i].p_offset, ph[i].p_filesz))
+			return false;
+	}
+	return true;
+}
+
+int bus_elf_check_loadable(const char *path)
+{
+	struct elf_file f;
+	bool ok;
+	int ret = elf_map(path, &f);
+
+	if (ret < 0)
+		return ret;
+	ok = elf_segments_in_file(&f);
+	elf_unmap(&f);
+	return ok ? 0 : -ENOEXEC;
 }

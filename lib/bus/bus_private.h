@@ -125,6 +125,7 @@ struct bus_plugin {
 TAILQ_HEAD(bus_plugin_list, bus_plugin);
 
 struct facet_bus {
+	atomic_uint refcnt; /* the creator's, plus one per device */
 	pthread_mutex_t lock;
 	struct bus_device_list devices;
 	struct bus_driver_list drivers;
@@ -141,6 +142,8 @@ struct facet_bus {
 };
 
 /* bus.c */
+void bus_get(struct facet_bus *bus);
+void bus_put(struct facet_bus *bus);
 struct facet_bus_device *bus_find_locked(struct facet_bus *bus, const char *name);
 struct bus_driver *bus_driver_find_locked(struct facet_bus *bus, const char *name);
 
@@ -168,7 +171,10 @@ bool bus_driver_matches(const struct facet_bus_driver *ops, const char *match,
 
 /* bus_plugin.c */
 void bus_plugin_autoload(struct facet_bus *bus, const char *match);
+/* At destroy: dlclose what no device points into; the rest waits for unpin. */
 void bus_plugins_unload_all(struct facet_bus *bus);
+/* At the last bus reference: free the index. */
+void bus_plugins_free(struct facet_bus *bus);
 /* Keep @dev's parent's plugin mapped while @dev lives (see facet_bus_driver.h). */
 void bus_plugin_pin(struct facet_bus_device *dev);
 void bus_plugin_unpin(struct facet_bus_device *dev);
@@ -176,6 +182,8 @@ const char *bus_plugin_default_path(void);
 
 /* bus_plugin_elf.c */
 int bus_elf_read_ids(const char *path, char (**matches)[FACET_BUS_MATCH_MAX], unsigned int *n);
+/* 0 if @path is a 64-bit ELF whose segments all lie inside the file. */
+int bus_elf_check_loadable(const char *path);
 
 /* bus_event.c */
 void bus_event_emit(struct facet_bus *bus, enum facet_bus_event_type type,

@@ -58,8 +58,9 @@ int facet_bus_create(const struct facet_bus_config *config, struct facet_bus **b
 /**
  * Delete every device (children before parents, so every driver's remove()
  * runs), unregister every driver, unload the plugins and free the bus.
- * Drop every device reference first: a device outliving its bus may point
- * into a plugin that is gone.
+ * Device references the caller still holds stay valid until put (the
+ * devices are deleted, so most calls on them answer -ENODEV); the bus's
+ * memory, and any plugin such a device points into, go with the last one.
  */
 void facet_bus_destroy(struct facet_bus *bus);
 
@@ -175,8 +176,10 @@ int facet_bus_for_each_plugin(struct facet_bus *bus,
 /**
  * Load a plugin by file path or by file name in the plugin path, and register
  * its drivers (binding them to matching unbound devices). Returns 0, -EEXIST
- * if it is loaded already, -ENOENT, or -ELIBBAD (not a Facet plugin, wrong
- * ABI, dlopen failure; the log names the file and the reason).
+ * (it is loaded already, or a driver it contains is registered under that
+ * name), -ENOENT, -EBUSY (another thread is unloading it), or -ELIBBAD (not a
+ * Facet plugin, truncated, wrong ABI, dlopen failure; the log names the file
+ * and the reason).
  */
 int facet_bus_plugin_load(struct facet_bus *bus, const char *plugin);
 
@@ -184,7 +187,8 @@ int facet_bus_plugin_load(struct facet_bus *bus, const char *plugin);
  * Unload a plugin: unbind every device bound to its drivers, unregister the
  * drivers and dlclose it. The next bind that needs it loads it again, which
  * is how one slice driver is replaced while its siblings keep running.
- * @plugin is a file name ("facet_rdma_refnic.so") or path. Returns 0 or -ENOENT.
+ * @plugin is a file name ("facet_rdma_refnic.so") or path. Returns 0, -ENOENT
+ * (not loaded) or -EBUSY (another thread is unloading it).
  */
 int facet_bus_plugin_unload(struct facet_bus *bus, const char *plugin);
 
