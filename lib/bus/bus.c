@@ -59,7 +59,8 @@ static void bus_delete_all_devices(struct facet_bus *bus)
 
 	for (;;) {
 		pthread_mutex_lock(&bus->lock);
-		TAILQ_FOREACH(dev, &bus->devices, next) {
+		TAILQ_FOREACH(dev, &bus->devices, next)
+		{
 			if (!dev->parent || dev->parent->state != BUS_DEV_ADDED)
 				break;
 		}
@@ -120,7 +121,8 @@ struct facet_bus_device *bus_find_locked(struct facet_bus *bus, const char *name
 {
 	struct facet_bus_device *dev;
 
-	TAILQ_FOREACH(dev, &bus->devices, next) {
+	TAILQ_FOREACH(dev, &bus->devices, next)
+	{
 		if (strcmp(dev->name, name) == 0)
 			return dev;
 	}
@@ -131,7 +133,8 @@ struct bus_driver *bus_driver_find_locked(struct facet_bus *bus, const char *nam
 {
 	struct bus_driver *drv;
 
-	TAILQ_FOREACH(drv, &bus->drivers, next) {
+	TAILQ_FOREACH(drv, &bus->drivers, next)
+	{
 		if (strcmp(drv->ops->name, name) == 0)
 			return drv;
 	}
@@ -189,7 +192,8 @@ int facet_bus_for_each_driver(struct facet_bus *bus,
 
 	/* Copy names out so that @fn runs without the lock and may unload plugins. */
 	pthread_mutex_lock(&bus->lock);
-	TAILQ_FOREACH(drv, &bus->drivers, next) {
+	TAILQ_FOREACH(drv, &bus->drivers, next)
+	{
 		grown = realloc(entries, (n + 1) * sizeof(*entries));
 		if (!grown) {
 			ret = -ENOMEM;

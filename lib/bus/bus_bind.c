@@ -55,8 +55,7 @@ static void set_bind_locked(struct facet_bus_device *dev, enum bus_bind_state bi
 		dev->drvdata = NULL;
 }
 
-static void set_bind(struct facet_bus_device *dev, enum bus_bind_state bind,
-		     struct bus_driver *drv)
+static void set_bind(struct facet_bus_device *dev, enum bus_bind_state bind, struct bus_driver *drv)
 {
 	pthread_mutex_lock(&dev->bus->lock);
 	set_bind_locked(dev, bind, drv);
@@ -74,7 +73,8 @@ static struct bus_driver *claim(struct facet_bus_device *dev, const char *drv_na
 	struct bus_driver *drv;
 
 	pthread_mutex_lock(&bus->lock);
-	TAILQ_FOREACH(drv, &bus->drivers, next) {
+	TAILQ_FOREACH(drv, &bus->drivers, next)
+	{
 		if (drv_name && strcmp(drv->ops->name, drv_name) != 0)
 			continue;
 		if (driver_accepts(dev, drv, id))
@@ -438,7 +438,8 @@ int bus_driver_remove(struct facet_bus *bus, const struct facet_bus_driver *ops)
 	unsigned int n;
 
 	pthread_mutex_lock(&bus->lock);
-	TAILQ_FOREACH(drv, &bus->drivers, next) {
+	TAILQ_FOREACH(drv, &bus->drivers, next)
+	{
 		if (drv->ops == ops && !drv->dying)
 			break;
 	}

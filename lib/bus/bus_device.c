@@ -313,7 +313,8 @@ int bus_snapshot(struct facet_bus *bus, bool (*pick)(struct facet_bus_device *, 
 	int ret = 0;
 
 	pthread_mutex_lock(&bus->lock);
-	TAILQ_FOREACH(dev, &bus->devices, next) {
+	TAILQ_FOREACH(dev, &bus->devices, next)
+	{
 		if (!pick(dev, arg))
 			continue;
 		if (n == cap) {

@@ -35,8 +35,7 @@ const char *facet_bus_event_name(enum facet_bus_event_type type)
 	return "?";
 }
 
-int facet_bus_subscribe(struct facet_bus *bus, unsigned int mask, facet_bus_event_fn fn,
-			void *arg)
+int facet_bus_subscribe(struct facet_bus *bus, unsigned int mask, facet_bus_event_fn fn, void *arg)
 {
 	struct bus_subscriber *sub;
 	int id;
@@ -71,7 +70,8 @@ int facet_bus_unsubscribe(struct facet_bus *bus, int id)
 		return -EDEADLK;
 	}
 	pthread_rwlock_wrlock(&bus->subs_lock);
-	TAILQ_FOREACH(sub, &bus->subs, next) {
+	TAILQ_FOREACH(sub, &bus->subs, next)
+	{
 		if (sub->id == id)
 			break;
 	}
@@ -98,7 +98,8 @@ void bus_event_emit(struct facet_bus *bus, enum facet_bus_event_type type,
 
 	pthread_rwlock_rdlock(&bus->subs_lock);
 	event_depth++;
-	TAILQ_FOREACH(sub, &bus->subs, next) {
+	TAILQ_FOREACH(sub, &bus->subs, next)
+	{
 		if (sub->mask & type)
 			sub->fn(&event, sub->arg);
 	}

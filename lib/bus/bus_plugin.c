@@ -59,7 +59,8 @@ static struct bus_plugin *plugin_by_inode(struct facet_bus *bus, const struct st
 {
 	struct bus_plugin *p;
 
-	TAILQ_FOREACH(p, &bus->plugins, next) {
+	TAILQ_FOREACH(p, &bus->plugins, next)
+	{
 		if (p->dev == st->st_dev && p->ino == st->st_ino)
 			return p;
 	}
@@ -195,8 +196,7 @@ static int names_append(struct loaded_names *out, const struct facet_bus_driver 
 }
 
 /* dlopen @p and register its drivers; plugin_lock held. */
-static int plugin_load_locked(struct facet_bus *bus, struct bus_plugin *p,
-			      struct loaded_names *out)
+static int plugin_load_locked(struct facet_bus *bus, struct bus_plugin *p, struct loaded_names *out)
 {
 	const struct facet_bus_plugin *entry;
 	unsigned int announced = out->n;
@@ -254,7 +254,8 @@ void bus_plugin_autoload(struct facet_bus *bus, const char *match)
 
 	pthread_mutex_lock(&bus->plugin_lock);
 	plugin_index_refresh(bus);
-	TAILQ_FOREACH(p, &bus->plugins, next) {
+	TAILQ_FOREACH(p, &bus->plugins, next)
+	{
 		if (!p->handle && !p->broken && !p->unloading && plugin_declares(p, match))
 			plugin_load_locked(bus, p, &loaded);
 	}
@@ -270,7 +271,8 @@ static struct bus_plugin *plugin_lookup(struct facet_bus *bus, const char *name)
 	if (strchr(name, '/'))
 		return plugin_index_file(bus, name);
 	plugin_index_refresh(bus);
-	TAILQ_FOREACH(p, &bus->plugins, next) {
+	TAILQ_FOREACH(p, &bus->plugins, next)
+	{
 		if (strcmp(p->file, name) == 0)
 			return p;
 	}
@@ -313,7 +315,8 @@ static const struct facet_bus_driver *plugin_next_driver(struct facet_bus *bus,
 	struct bus_driver *drv;
 
 	pthread_mutex_lock(&bus->lock);
-	TAILQ_FOREACH(drv, &bus->drivers, next) {
+	TAILQ_FOREACH(drv, &bus->drivers, next)
+	{
 		if (drv->plugin == p && !drv->dying) {
 			ops = drv->ops;
 			break;
@@ -432,7 +435,8 @@ static int copy_index(struct facet_bus *bus, struct plugin_entry **out, unsigned
 
 	pthread_mutex_lock(&bus->plugin_lock);
 	plugin_index_refresh(bus);
-	TAILQ_FOREACH(p, &bus->plugins, next) {
+	TAILQ_FOREACH(p, &bus->plugins, next)
+	{
 		grown = realloc(entries, (n + 1) * sizeof(*entries));
 		if (!grown) {
 			ret = -ENOMEM;
@@ -483,7 +487,8 @@ void bus_plugins_unload_all(struct facet_bus *bus)
 	struct bus_plugin *p;
 
 	pthread_mutex_lock(&bus->plugin_lock);
-	TAILQ_FOREACH(p, &bus->plugins, next) {
+	TAILQ_FOREACH(p, &bus->plugins, next)
+	{
 		if (!p->handle)
 			continue;
 		if (p->pins && !p->zombie)

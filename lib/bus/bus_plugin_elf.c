@@ -84,7 +84,7 @@ static int elf_collect_ids(const struct elf_file *f, const Elf64_Shdr *sec,
 {
 	const size_t rec = sizeof(struct facet_bus_device_id);
 	size_t n_recs = sec->sh_size / rec;
-	char (*names)[FACET_BUS_MATCH_MAX];
+	char(*names)[FACET_BUS_MATCH_MAX];
 	unsigned int n = 0;
 
 	if (sec->sh_type != SHT_PROGBITS || sec->sh_size % rec != 0 ||

@@ -109,17 +109,17 @@ TAILQ_HEAD(bus_subscriber_list, bus_subscriber);
 struct bus_plugin {
 	TAILQ_ENTRY(bus_plugin) next;
 	char *path;
-	const char *file;	  /* base name, points into path */
+	const char *file; /* base name, points into path */
 	char (*matches)[FACET_BUS_MATCH_MAX];
 	unsigned int n_matches;
-	void *handle;		  /* dlopen handle; NULL while not loaded */
-	void *zombie;		  /* unloaded but still pinned: dlclose at last unpin */
-	unsigned int pins;	  /* devices pointing into this plugin */
-	bool broken;		  /* failed to load; not retried until it changes */
-	bool unloading;		  /* its drivers are being unregistered */
-	dev_t dev;		  /* identity of the file, so a symlink is indexed once */
+	void *handle;	   /* dlopen handle; NULL while not loaded */
+	void *zombie;	   /* unloaded but still pinned: dlclose at last unpin */
+	unsigned int pins; /* devices pointing into this plugin */
+	bool broken;	   /* failed to load; not retried until it changes */
+	bool unloading;	   /* its drivers are being unregistered */
+	dev_t dev;	   /* identity of the file, so a symlink is indexed once */
 	ino_t ino;
-	struct timespec mtime;	  /* to notice a rebuilt file */
+	struct timespec mtime; /* to notice a rebuilt file */
 	off_t size;
 };
 TAILQ_HEAD(bus_plugin_list, bus_plugin);

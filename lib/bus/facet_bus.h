@@ -23,14 +23,14 @@ extern "C" {
 #endif
 
 /** Longest device name, "<core>.<slice>.<id>", including the NUL. */
-#define FACET_BUS_NAME_MAX 64
+#define FACET_BUS_NAME_MAX	  64
 /** Longest match name, "<core>.<slice>", including the NUL. */
-#define FACET_BUS_MATCH_MAX 48
+#define FACET_BUS_MATCH_MAX	  48
 /** Longest driver name, including the NUL. */
 #define FACET_BUS_DRIVER_NAME_MAX 48
 /** Longest attribute key and value, including the NUL. */
-#define FACET_BUS_ATTR_KEY_MAX	 32
-#define FACET_BUS_ATTR_VALUE_MAX 256
+#define FACET_BUS_ATTR_KEY_MAX	  32
+#define FACET_BUS_ATTR_VALUE_MAX  256
 
 /** Environment variable: colon-separated plugin directories (overrides the default). */
 #define FACET_BUS_PLUGIN_PATH_ENV "FACET_PLUGIN_PATH"
@@ -196,13 +196,13 @@ int facet_bus_plugin_unload(struct facet_bus *bus, const char *plugin);
 
 /** What happened. */
 enum facet_bus_event_type {
-	FACET_BUS_EVENT_ADD = 1 << 0,	      /**< device added */
-	FACET_BUS_EVENT_REMOVE = 1 << 1,      /**< device deleted */
-	FACET_BUS_EVENT_BIND = 1 << 2,	      /**< driver probed the device successfully */
-	FACET_BUS_EVENT_UNBIND = 1 << 3,      /**< driver removed from the device */
-	FACET_BUS_EVENT_PROBE_FAIL = 1 << 4,  /**< a probe failed; error is set */
-	FACET_BUS_EVENT_DRIVER_ADD = 1 << 5,  /**< driver registered (dev is NULL) */
-	FACET_BUS_EVENT_DRIVER_DEL = 1 << 6,  /**< driver unregistered (dev is NULL) */
+	FACET_BUS_EVENT_ADD = 1 << 0,	     /**< device added */
+	FACET_BUS_EVENT_REMOVE = 1 << 1,     /**< device deleted */
+	FACET_BUS_EVENT_BIND = 1 << 2,	     /**< driver probed the device successfully */
+	FACET_BUS_EVENT_UNBIND = 1 << 3,     /**< driver removed from the device */
+	FACET_BUS_EVENT_PROBE_FAIL = 1 << 4, /**< a probe failed; error is set */
+	FACET_BUS_EVENT_DRIVER_ADD = 1 << 5, /**< driver registered (dev is NULL) */
+	FACET_BUS_EVENT_DRIVER_DEL = 1 << 6, /**< driver unregistered (dev is NULL) */
 };
 
 /** All event types, for subscribing to everything. */
@@ -230,8 +230,7 @@ typedef void (*facet_bus_event_fn)(const struct facet_bus_event *event, void *ar
  * Subscribe @fn to the events in @mask (FACET_BUS_EVENT_*). Returns a positive
  * subscription id, or -EINVAL / -ENOMEM.
  */
-int facet_bus_subscribe(struct facet_bus *bus, unsigned int mask, facet_bus_event_fn fn,
-			void *arg);
+int facet_bus_subscribe(struct facet_bus *bus, unsigned int mask, facet_bus_event_fn fn, void *arg);
 
 /**
  * Cancel a subscription. When it returns, the callback is not running and

@@ -73,10 +73,10 @@ struct facet_bus_core_handle {
 
 /** What a publisher says about a new device. */
 struct facet_bus_device_info {
-	const char *core;		      /**< core name, "refnic" */
-	const char *slice;		      /**< slice name, "eth" */
-	uint32_t id;			      /**< instance, the "0" of "refnic.eth.0" */
-	struct facet_bus_device *parent;      /**< optional; a reference is taken */
+	const char *core;			  /**< core name, "refnic" */
+	const char *slice;			  /**< slice name, "eth" */
+	uint32_t id;				  /**< instance, the "0" of "refnic.eth.0" */
+	struct facet_bus_device *parent;	  /**< optional; a reference is taken */
 	struct facet_bus_core_handle core_handle; /**< optional (api NULL: none) */
 	/** Called once when the last reference is dropped; may be NULL. */
 	void (*release)(struct facet_bus_device *dev, void *publisher_ctx);
@@ -143,7 +143,7 @@ struct facet_bus_device_id {
 struct facet_bus_driver {
 	/** Unique name, "refnic_eth". */
 	const char *name;
-	/** Match entries, ended by an entry with an empty name. Declare it with FACET_BUS_ID_TABLE. */
+	/** Match entries ending in an empty name; declare with FACET_BUS_ID_TABLE. */
 	const struct facet_bus_device_id *id_table;
 	/**
 	 * Bind to @dev. @id is the matching entry, or NULL when the device was
@@ -176,15 +176,15 @@ int facet_bus_driver_unregister(struct facet_bus *bus, const struct facet_bus_dr
 /* ---- plugins ------------------------------------------------------------ */
 
 /** Layout version of struct facet_bus_plugin and struct facet_bus_driver. */
-#define FACET_BUS_PLUGIN_ABI 1
+#define FACET_BUS_PLUGIN_ABI	1
 /** ELF section holding the id tables, read by the bus without loading the plugin. */
-#define FACET_BUS_IDS_SECTION ".facet_bus_ids"
+#define FACET_BUS_IDS_SECTION	".facet_bus_ids"
 /** Symbol every plugin exports. */
 #define FACET_BUS_PLUGIN_SYMBOL "facet_bus_plugin"
 
 /** What a plugin exports (use FACET_BUS_PLUGIN, not this directly). */
 struct facet_bus_plugin {
-	uint32_t abi;					/**< FACET_BUS_PLUGIN_ABI */
+	uint32_t abi;				       /**< FACET_BUS_PLUGIN_ABI */
 	const struct facet_bus_driver *const *drivers; /**< NULL-terminated */
 };
 
@@ -193,12 +193,12 @@ struct facet_bus_plugin {
  * is how a plugin is found without being loaded (like a kernel modalias).
  */
 #define FACET_BUS_ID_TABLE(sym)                                                                    \
-	__attribute__((used, section(FACET_BUS_IDS_SECTION), aligned(8))) static const struct     \
-	facet_bus_device_id sym[]
+	__attribute__((used, section(FACET_BUS_IDS_SECTION),                                       \
+		       aligned(8))) static const struct facet_bus_device_id sym[]
 
 /** Export the plugin's drivers: FACET_BUS_PLUGIN(&drv_a, &drv_b). */
 #define FACET_BUS_PLUGIN(...)                                                                      \
-	__attribute__((visibility("default"))) const struct facet_bus_plugin facet_bus_plugin = { \
+	__attribute__((visibility("default"))) const struct facet_bus_plugin facet_bus_plugin = {  \
 		.abi = FACET_BUS_PLUGIN_ABI,                                                       \
 		.drivers = (const struct facet_bus_driver *const[]){ __VA_ARGS__, NULL },          \
 	}

@@ -34,7 +34,7 @@ static pthread_mutex_t threshold_lock = PTHREAD_MUTEX_INITIALIZER;
 static facet_log_sink_fn log_sink;
 
 static const char *const level_names[] = {
-	[FACET_LOG_NONE] = "none", [FACET_LOG_ERR] = "error", [FACET_LOG_WARN] = "warn",
+	[FACET_LOG_NONE] = "none", [FACET_LOG_ERR] = "error",	[FACET_LOG_WARN] = "warn",
 	[FACET_LOG_INFO] = "info", [FACET_LOG_DEBUG] = "debug",
 };
 
@@ -51,10 +51,10 @@ static int parse_level(const char *s, enum facet_log_level *out)
 		const char *name;
 		enum facet_log_level level;
 	} aliases[] = {
-		{ "none", FACET_LOG_NONE },    { "off", FACET_LOG_NONE },
-		{ "error", FACET_LOG_ERR },    { "err", FACET_LOG_ERR },
-		{ "warn", FACET_LOG_WARN },    { "warning", FACET_LOG_WARN },
-		{ "info", FACET_LOG_INFO },    { "debug", FACET_LOG_DEBUG },
+		{ "none", FACET_LOG_NONE }, { "off", FACET_LOG_NONE },
+		{ "error", FACET_LOG_ERR }, { "err", FACET_LOG_ERR },
+		{ "warn", FACET_LOG_WARN }, { "warning", FACET_LOG_WARN },
+		{ "info", FACET_LOG_INFO }, { "debug", FACET_LOG_DEBUG },
 	};
 
 	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {

@@ -424,7 +424,8 @@ static void test_stress(void **state)
 	assert_true(atomic_load(&n_probe_fail) > 0);
 	assert_true(tplug_count("core.probe") > 0);
 	/* Loads and unloads did race (documented -EBUSY), without any other damage. */
-	print_message("plugin load/unload races answered -EBUSY: %d\n", atomic_load(&n_plugin_ebusy));
+	print_message("plugin load/unload races answered -EBUSY: %d\n",
+		      atomic_load(&n_plugin_ebusy));
 }
 
 int main(void)

@@ -53,4 +53,3 @@ void tplug_reset(void)
 	n_counters = 0;
 	pthread_mutex_unlock(&counters_lock);
 }
-

@@ -17,7 +17,6 @@ TPLUG_EXPORT int tplug_count(const char *key);
 /** Forget every counter. */
 TPLUG_EXPORT void tplug_reset(void);
 
-
 /* The API the test core driver ("tdrv_core") hands its slices. */
 #define TCORE_API	  "tcore.api"
 #define TCORE_API_VERSION 1
