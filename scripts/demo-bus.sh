@@ -25,6 +25,10 @@ export FACET_PLUGIN_PATH=$build/plugins
 export FACET_LOG=warn,exdev=info
 
 "$facetctl" -v -e -b - <<'DEMO'
+echo == Plugins in the plugin path: match names read from each file, nothing loaded yet
+plugins
+
+echo
 echo == Publish a core device with two ports: its driver autoloads and adds the slices
 add exdev.core.0 ports=2
 

@@ -35,6 +35,11 @@ static const struct facetctl_cmd commands[] = {
 		.run = facetctl_cmd_drivers,
 	},
 	{
+		.name = "plugins",
+		.help = "list plugin files in the plugin path, loaded or not, and what they match",
+		.run = facetctl_cmd_plugins,
+	},
+	{
 		.name = "add",
 		.args = "NAME [KEY=VALUE...]",
 		.help = "publish a root device, e.g. add exdev.core.0 ports=2",

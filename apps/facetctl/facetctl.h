@@ -4,7 +4,7 @@
  *
  * facetctl.c      options, the command table, dispatch and batch mode
  * facetctl_bus.c  commands that change the bus (add, bind, load...) and events
- * facetctl_show.c commands that print it (show, drivers), text and JSON
+ * facetctl_show.c commands that print it (show, drivers, plugins), text and JSON
  *
  * Every command is a struct facetctl_cmd in the table of facetctl.c and a
  * function taking (ctl, argc, argv) with argv[0] the command name. Commands
@@ -86,5 +86,6 @@ void facetctl_bus_teardown(struct facetctl *ctl);
 /* facetctl_show.c */
 int facetctl_cmd_show(struct facetctl *ctl, int argc, char **argv);
 int facetctl_cmd_drivers(struct facetctl *ctl, int argc, char **argv);
+int facetctl_cmd_plugins(struct facetctl *ctl, int argc, char **argv);
 
 #endif /* FACETCTL_H */

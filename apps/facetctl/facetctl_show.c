@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Commands that print the bus: "show" (the device tree) and "drivers".
+ * Commands that print the bus: "show" (the device tree), "drivers" and "plugins".
  *
  * Text output is for people: a tree of devices, each with its driver and
  * attributes. JSON output (-j) is for scripts and stays stable: "show" gives
@@ -117,6 +117,8 @@ static void print_device_line(struct facet_bus_device *dev)
 		printf("%s [%s]", facet_bus_device_name(dev), drv);
 	else
 		printf("%s (unbound)", facet_bus_device_name(dev));
+	if (facet_bus_device_override(dev, drv, sizeof(drv)) == 0)
+		printf(" override=%s", drv);
 	for (unsigned int i = 0; facet_bus_device_attr_at(dev, i, &key, &value) == 0; i++) {
 		if (!*value || strpbrk(value, " \t\""))
 			printf(" %s=\"%s\"", key, value);
@@ -194,6 +196,9 @@ static struct json_object *device_json(const struct snapshot *s, struct facet_bu
 			       json_string_or_null(parent ? facet_bus_device_name(parent) : NULL));
 	json_object_object_add(obj, "driver",
 			       json_string_or_null(driver_of(dev, drv, sizeof(drv))));
+	json_object_object_add(
+		obj, "override",
+		json_string_or_null(facet_bus_device_override(dev, drv, sizeof(drv)) ? NULL : drv));
 	for (unsigned int i = 0; facet_bus_device_attr_at(dev, i, &key, &value) == 0; i++)
 		json_object_object_add(attrs, key, json_object_new_string(value));
 	json_object_object_add(obj, "attrs", attrs);
@@ -274,6 +279,47 @@ int facetctl_cmd_drivers(struct facetctl *ctl, int argc, char **argv)
 		json_object_put(arr);
 	} else {
 		ret = facet_bus_for_each_driver(ctl->bus, driver_text, NULL);
+	}
+	if (ret < 0)
+		return facetctl_err(argv[0], NULL, ret);
+	return 0;
+}
+
+static int plugin_json(const char *path, bool loaded, const char *matches, void *arg)
+{
+	struct json_object *obj = json_object_new_object();
+	struct json_object *list = json_object_new_array();
+	char *copy = strdup(matches), *save = NULL;
+
+	for (char *m = copy ? strtok_r(copy, ",", &save) : NULL; m; m = strtok_r(NULL, ",", &save))
+		json_object_array_add(list, json_object_new_string(m));
+	free(copy);
+	json_object_object_add(obj, "path", json_object_new_string(path));
+	json_object_object_add(obj, "loaded", json_object_new_boolean(loaded));
+	json_object_object_add(obj, "matches", list);
+	json_object_array_add(arg, obj);
+	return 0;
+}
+
+static int plugin_text(const char *path, bool loaded, const char *matches, void *arg)
+{
+	printf("%-7s %-24s %s\n", loaded ? "loaded" : "-", *matches ? matches : "(no ids)", path);
+	return 0;
+}
+
+int facetctl_cmd_plugins(struct facetctl *ctl, int argc, char **argv)
+{
+	int ret;
+
+	if (ctl->json) {
+		struct json_object *arr = json_object_new_array();
+
+		ret = facet_bus_for_each_plugin(ctl->bus, plugin_json, arr);
+		if (ret == 0)
+			facetctl_json_print(ctl, arr);
+		json_object_put(arr);
+	} else {
+		ret = facet_bus_for_each_plugin(ctl->bus, plugin_text, NULL);
 	}
 	if (ret < 0)
 		return facetctl_err(argv[0], NULL, ret);

@@ -329,6 +329,77 @@ static void test_override(void **state)
 	run_free(&r);
 }
 
+static void test_override_shown(void **state)
+{
+	struct json_object *set, *cleared;
+	struct run r;
+
+	run_batch(&r, "-j",
+		  "add exdev.core.0\n"
+		  "override exdev.rdma.0 exdev_eth\n"
+		  "show exdev.rdma.0\n"
+		  "override exdev.rdma.0 none\n"
+		  "show exdev.rdma.0\n");
+	assert_status(&r, 0);
+	set = json_doc(r.out, 0);
+	cleared = json_doc(r.out, 1);
+	/* Setting an override does not rebind: still the id-table driver. */
+	assert_driver(set, "exdev.rdma.0", "exdev_rdma");
+	assert_string_equal(dev_field(set, "exdev.rdma.0", "override"), "exdev_eth");
+	assert_null(dev_field(cleared, "exdev.rdma.0", "override"));
+	json_object_put(set);
+	json_object_put(cleared);
+	run_free(&r);
+}
+
+/* The plugin element of a "plugins" array whose path ends in @file. */
+static struct json_object *find_plugin(struct json_object *arr, const char *file)
+{
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *p = json_object_array_get_idx(arr, i);
+		const char *path = field(p, "path");
+		size_t len = strlen(path), flen = strlen(file);
+
+		if (len >= flen && strcmp(path + len - flen, file) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+static bool plugin_loaded(struct json_object *arr, const char *file)
+{
+	struct json_object *p = find_plugin(arr, file), *v;
+
+	assert_non_null(p);
+	assert_true(json_object_object_get_ex(p, "loaded", &v));
+	return json_object_get_boolean(v);
+}
+
+static void test_plugins_indexed_before_loading(void **state)
+{
+	struct json_object *before, *after, *matches;
+	struct run r;
+
+	run_batch(&r, "-j", "plugins\nadd exdev.core.0\nplugins\n");
+	assert_status(&r, 0);
+	before = json_doc(r.out, 0);
+	after = json_doc(r.out, 1);
+	assert_non_null(before);
+	assert_non_null(after);
+	/* The match names come from the file, before anything is loaded. */
+	assert_false(plugin_loaded(before, "facet_exdev_rdma.so"));
+	assert_true(json_object_object_get_ex(find_plugin(before, "facet_exdev_rdma.so"), "matches",
+					      &matches));
+	assert_int_equal(json_object_array_length(matches), 1);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(matches, 0)),
+			    "exdev.rdma");
+	assert_true(plugin_loaded(after, "facet_exdev_rdma.so"));
+	assert_true(plugin_loaded(after, "facet_exdev_core.so"));
+	json_object_put(before);
+	json_object_put(after);
+	run_free(&r);
+}
+
 static void test_del_removes_subtree(void **state)
 {
 	struct json_object *arr;
@@ -489,6 +560,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_unbind_keeps_sibling_and_bind_rebinds),
 		cmocka_unit_test(test_unload_then_rebind_reloads),
 		cmocka_unit_test(test_override),
+		cmocka_unit_test(test_override_shown),
+		cmocka_unit_test(test_plugins_indexed_before_loading),
 		cmocka_unit_test(test_del_removes_subtree),
 		cmocka_unit_test(test_show_text_tree),
 		cmocka_unit_test(test_batch_comments_and_json_prefix),
