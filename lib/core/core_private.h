@@ -2,7 +2,8 @@
 /*
  * Private to lib/core: the device object and the transport interface.
  *
- * core_common.c implements the public API once, over struct core_transport;
+ * core_common.c and core_dma.c implement the public API once, over struct
+ * core_transport;
  * each transport (core_vfio_user.c, core_vfio_kernel.c) fills one in. The
  * common code owns the IOVA allocator, the DMA mapping list, BAR mmaps and
  * the "dead" flag; a transport only moves bytes, fds and mappings.
@@ -45,9 +46,12 @@ struct core_transport {
 
 	int (*region_info)(struct facet_core_dev *dev, unsigned int index,
 			   struct facet_core_region_info *info);
-	int (*region_rw)(struct facet_core_dev *dev, unsigned int index, uint64_t offset,
-			 void *buf, size_t len, bool write);
-	/** mmap [offset, offset + len) of region @index (a whole mmap area). */
+	int (*region_rw)(struct facet_core_dev *dev, unsigned int index, uint64_t offset, void *buf,
+			 size_t len, bool write);
+	/**
+	 * mmap [offset, offset + len) of region @index (a whole mmap area),
+	 * shared, read-write, at *@addr exactly (MAP_FIXED) when it is not NULL.
+	 */
 	int (*region_mmap)(struct facet_core_dev *dev, unsigned int index, uint64_t offset,
 			   size_t len, void **addr);
 
@@ -93,13 +97,14 @@ struct core_iova_hole {
 TAILQ_HEAD(core_iova_list, core_iova_hole);
 
 struct core_bar_map {
-	void *base;   /* reserved VA for the whole BAR, areas mapped into it */
+	void *base; /* reserved VA for the whole BAR, areas mapped into it */
 	size_t size;
 };
 
 struct facet_core_dev {
 	const struct core_transport *tp;
 	void *transport_priv;
+	struct facet_core_open_opts open_opts;
 	struct facet_core_info info;
 	atomic_bool dead;
 
@@ -113,6 +118,9 @@ struct facet_core_dev {
 
 /** Called by a transport when the device is gone; logged once. */
 void core_mark_dead(struct facet_core_dev *dev, const char *why);
+
+/* core_dma.c: unmap and free every mapping left at close (logged as leaks). */
+void core_dma_release_all(struct facet_core_dev *dev);
 
 /* core_iova.c: allocator over dev->iova_free; callers hold dev->lock. */
 int core_iova_init(struct facet_core_dev *dev, uint64_t start, uint64_t end);

@@ -52,16 +52,16 @@ enum facet_core_irq_type {
 
 /** What is known about an open device. */
 struct facet_core_info {
-	char name[64];		/**< as given to facet_core_open() */
-	const char *transport;	/**< "vfio-user", "vfio-type1", "iommufd" */
-	uint16_t vendor_id;	/**< from config space */
+	char name[64];	       /**< as given to facet_core_open() */
+	const char *transport; /**< "vfio-user", "vfio-type1", "iommufd" */
+	uint16_t vendor_id;    /**< from config space */
 	uint16_t device_id;
 	uint16_t subsystem_vendor_id;
 	uint16_t subsystem_id;
-	uint32_t class_code;	/**< 24 bits: class, subclass, prog-if */
+	uint32_t class_code; /**< 24 bits: class, subclass, prog-if */
 	uint8_t revision;
-	int numa_node;		/**< -1 when unknown */
-	bool can_reset;		/**< the device supports reset */
+	int numa_node;	/**< -1 when unknown */
+	bool can_reset; /**< the device supports reset */
 	unsigned int num_regions;
 	unsigned int num_irq_types;
 };
@@ -177,10 +177,10 @@ int facet_core_reset(struct facet_core_dev *dev);
 
 /** Options for facet_core_dma_alloc(). */
 struct facet_core_dma_opts {
-	int numa_node;	    /**< -1: the device's node (or any) */
-	uint32_t access;    /**< FACET_CORE_DMA_*; 0 means RW */
-	bool no_hugepages;  /**< use 4 KiB pages even when hugepages are available */
-	size_t align;	    /**< IOVA and VA alignment; 0: page size */
+	int numa_node;	   /**< -1: the device's node (or any) */
+	uint32_t access;   /**< FACET_CORE_DMA_*; 0 means RW */
+	bool no_hugepages; /**< use 4 KiB pages even when hugepages are available */
+	size_t align;	   /**< IOVA and VA alignment; 0: page size */
 };
 
 /**
