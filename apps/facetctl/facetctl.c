@@ -48,6 +48,14 @@ static const struct facetctl_cmd commands[] = {
 		.run = facetctl_cmd_add,
 	},
 	{
+		.name = "open",
+		.args = "DEVICE",
+		.help = "open a PCI device (0000:03:00.0 or vfio-user:/path.sock) and publish it",
+		.min_args = 1,
+		.max_args = 1,
+		.run = facetctl_cmd_open,
+	},
+	{
 		.name = "del",
 		.args = "DEV",
 		.help = "delete a device and its children",
@@ -119,8 +127,23 @@ static const struct facetctl_cmd commands[] = {
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static const char usage_line[] = "usage: facetctl [-j] [-P] [-e] [-v] [-p PATH] COMMAND [ARGS...]\n"
-				 "       facetctl [-j] [-P] [-e] [-v] [-p PATH] -b FILE|-\n";
+#define MAX_DEVICE_OPTS 8
+
+static const char usage_line[] =
+	"usage: facetctl [-j] [-P] [-e] [-v] [-p PATH] [-d DEVICE]... COMMAND [ARGS...]\n"
+	"       facetctl [-j] [-P] [-e] [-v] [-p PATH] [-d DEVICE]... -b FILE|-\n";
+
+/* -d DEVICE: open each before running the commands, as "open DEVICE" would. */
+static int open_devices(struct facetctl *ctl, const char *const *devices, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		char *argv[] = { "open", (char *)devices[i], NULL };
+
+		if (facetctl_cmd_open(ctl, 2, argv) < 0)
+			return FACETCTL_EXIT_FAIL;
+	}
+	return FACETCTL_EXIT_OK;
+}
 
 static void print_help(FILE *out)
 {
@@ -133,6 +156,7 @@ static void print_help(FILE *out)
 	      "  -p, --plugin-path PATH  colon-separated plugin directories\n"
 	      "                          (default: $" FACET_BUS_PLUGIN_PATH_ENV
 	      ", else the built-in one)\n"
+	      "  -d, --device DEVICE     open DEVICE first (PCI address or vfio-user:/path)\n"
 	      "  -b, --batch FILE        run the commands in FILE (- for stdin) on one bus,\n"
 	      "                          one per line; a word starting with '#' starts a\n"
 	      "                          comment; a leading -j or -P gives that command\n"
@@ -306,12 +330,14 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "plugin-path", required_argument, NULL, 'p' },
 		{ "batch", required_argument, NULL, 'b' },
+		{ "device", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct facet_bus_config config = { 0 };
 	struct facetctl ctl = { 0 };
-	const char *batch = NULL;
+	const char *batch = NULL, *devices[MAX_DEVICE_OPTS];
+	unsigned int n_devices = 0;
 	bool events = false, verbose = false;
 	int opt, ret;
 
@@ -321,7 +347,7 @@ int main(int argc, char **argv)
 	ctl.utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
 
 	/* '+': options end at the command, whose arguments are its own. */
-	while ((opt = getopt_long(argc, argv, "+jPevp:b:h", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+jPevp:b:d:h", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'j':
 			ctl.json = true;
@@ -340,6 +366,14 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 			batch = optarg;
+			break;
+		case 'd':
+			if (n_devices == MAX_DEVICE_OPTS) {
+				fprintf(stderr, "facetctl: at most %d -d options\n",
+					MAX_DEVICE_OPTS);
+				return FACETCTL_EXIT_USAGE;
+			}
+			devices[n_devices++] = optarg;
 			break;
 		case 'h':
 			print_help(stdout);
@@ -372,9 +406,10 @@ int main(int argc, char **argv)
 			return FACETCTL_EXIT_FAIL;
 		}
 	}
-	if (batch)
+	ret = open_devices(&ctl, devices, n_devices);
+	if (ret == FACETCTL_EXIT_OK && batch)
 		ret = run_batch(&ctl, batch, verbose);
-	else
+	else if (ret == FACETCTL_EXIT_OK)
 		ret = exit_code(run_command(&ctl, argc - optind, argv + optind));
 	facetctl_bus_teardown(&ctl);
 	facet_bus_destroy(ctl.bus);

@@ -4,14 +4,14 @@
  *
  * facetctl.c      options, the command table, dispatch and batch mode
  * facetctl_bus.c  commands that change the bus (add, bind, load...) and events
+ * facetctl_dev.c  devices opened over VFIO / vfio-user (open, -d)
  * facetctl_show.c commands that print it (show, drivers, plugins), text and JSON
  *
  * Every command is a struct facetctl_cmd in the table of facetctl.c and a
  * function taking (ctl, argc, argv) with argv[0] the command name. Commands
  * return 0 or a negative errno and report their own errors with
- * facetctl_err(); usage errors return FACETCTL_EUSAGE. Devices opened over
- * VFIO / vfio-user, sub-functions and stats will be new command files and new
- * state in struct facetctl, next to the bus.
+ * facetctl_err(); usage errors return FACETCTL_EUSAGE. Sub-functions and stats
+ * will be new command files and new state in struct facetctl, next to the bus.
  */
 #ifndef FACETCTL_H
 #define FACETCTL_H
@@ -70,6 +70,8 @@ struct json_object;
 void facetctl_json_print(const struct facetctl *ctl, struct json_object *obj);
 
 /* facetctl_bus.c */
+/** Remember @dev (its publisher's reference) for del and teardown. */
+int facetctl_published_add(struct facetctl *ctl, struct facet_bus_device *dev);
 int facetctl_cmd_add(struct facetctl *ctl, int argc, char **argv);
 int facetctl_cmd_del(struct facetctl *ctl, int argc, char **argv);
 int facetctl_cmd_bind(struct facetctl *ctl, int argc, char **argv);
@@ -82,6 +84,9 @@ int facetctl_cmd_unload(struct facetctl *ctl, int argc, char **argv);
 int facetctl_events_start(struct facetctl *ctl);
 /** Stop printing events, delete what "add" published; before facet_bus_destroy(). */
 void facetctl_bus_teardown(struct facetctl *ctl);
+
+/* facetctl_dev.c */
+int facetctl_cmd_open(struct facetctl *ctl, int argc, char **argv);
 
 /* facetctl_show.c */
 int facetctl_cmd_show(struct facetctl *ctl, int argc, char **argv);

@@ -41,7 +41,7 @@ static int parse_device_name(const char *name, char *buf, size_t len,
 	return 0;
 }
 
-static int published_add(struct facetctl *ctl, struct facet_bus_device *dev)
+int facetctl_published_add(struct facetctl *ctl, struct facet_bus_device *dev)
 {
 	struct facetctl_published *p = malloc(sizeof(*p));
 
@@ -110,7 +110,7 @@ int facetctl_cmd_add(struct facetctl *ctl, int argc, char **argv)
 			return facetctl_err(argv[0], argv[i], ret);
 		}
 	}
-	ret = published_add(ctl, dev);
+	ret = facetctl_published_add(ctl, dev);
 	if (ret == 0) {
 		/* Binds it right away if a driver matches (the bus autoloads the plugin). */
 		ret = facet_bus_device_add(dev);
