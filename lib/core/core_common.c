@@ -132,7 +132,7 @@ int facet_core_open(const char *name, const struct facet_core_open_opts *opts,
 		return ret;
 	}
 	CORE_INFO("%s: %04x:%04x class %06x over %s", name, dev->info.vendor_id,
-		  dev->info.device_id, dev->info.class_code, tp->name);
+		  dev->info.device_id, dev->info.class_code, dev->info.transport);
 	*out = dev;
 	return 0;
 }

@@ -93,7 +93,8 @@ struct facet_core_open_opts {
  * (no such device, not bound to vfio-pci, server not listening), -EPERM /
  * -EACCES (no permission), -EINVAL (group not viable: the log names the other
  * devices in the group; malformed name), -ENXIO (no IOMMU), -EPROTO (the
- * vfio-user server broke the protocol).
+ * vfio-user server broke the protocol), -EBUSY (the device or its IOMMU
+ * group is in use).
  */
 int facet_core_open(const char *name, const struct facet_core_open_opts *opts,
 		    struct facet_core_dev **dev);
