@@ -100,7 +100,7 @@ int facet_core_open(const char *name, const struct facet_core_open_opts *opts,
 		    struct facet_core_dev **dev);
 
 /**
- * Close the device: unmap BARs, disable interrupts, unmap and free every DMA
+ * Close the device: unmap BARs, unmap and free every DMA
  * mapping still held (logged: they are leaks of the caller), release the
  * transport.
  */
