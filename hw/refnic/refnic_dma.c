@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DMA (docs/refnic.md §8): the device reaches host memory only through the
+ * DMA maps of the function concerned, with the access each map grants, and
+ * only while Bus Master Enable is set. Every range is checked whole before
+ * a byte moves, so a faulting command writes nothing.
+ *
+ * Fast path: translate under the server's DMA read lock and copy. Maps
+ * without an fd go through DMA_READ/DMA_WRITE messages, which the server
+ * thread answers; dev->lock is dropped meanwhile so that thread is never
+ * stuck behind us on a trapped access, and a device reset in that window is
+ * reported as -ECANCELED (the caller abandons its work).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "refnic_priv.h"
+
+/* The DMA space of @fn. Revision 1.0: every function shares the PF's. */
+static struct facet_vfu_server *dma_space(struct refnic_dev *dev, struct refnic_func *fn)
+{
+	(void)fn;
+	return dev->srv;
+}
+
+static int dma_precheck(struct refnic_dev *dev, uint64_t iova, size_t len)
+{
+	if (!refnic_pci_bus_master(dev))
+		return -EIO;
+	if (len == 0 || iova + len < iova)
+		return -EFAULT;
+	return 0;
+}
+
+/* Translate; 0 with *va, -ENOTSUP (mapped, no fd), or a fault. Lock held on 0. */
+static int dma_map(struct facet_vfu_server *srv, uint64_t iova, size_t len, uint32_t access,
+		   void **va)
+{
+	int rc;
+
+	facet_vfu_server_dma_lock(srv);
+	rc = facet_vfu_server_dma_translate(srv, iova, len, access, va);
+	if (rc)
+		facet_vfu_server_dma_unlock(srv);
+	return rc;
+}
+
+int refnic_dma_check(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova, size_t len,
+		     uint32_t access)
+{
+	struct facet_vfu_server *srv = dma_space(dev, fn);
+	void *va;
+	int rc;
+
+	rc = dma_precheck(dev, iova, len);
+	if (rc)
+		return rc;
+	rc = dma_map(srv, iova, len, access, &va);
+	if (rc == 0)
+		facet_vfu_server_dma_unlock(srv);
+	return rc == -ENOTSUP ? 0 : rc;
+}
+
+/* The message path, with dev->lock dropped around the round trip. */
+static int dma_msg(struct refnic_dev *dev, struct facet_vfu_server *srv, uint64_t iova, void *buf,
+		   size_t len, bool write)
+{
+	uint64_t gen = dev->reset_gen;
+	int rc;
+
+	pthread_mutex_unlock(&dev->lock);
+	if (write)
+		rc = facet_vfu_server_dma_write(srv, iova, buf, len);
+	else
+		rc = facet_vfu_server_dma_read(srv, iova, buf, len);
+	pthread_mutex_lock(&dev->lock);
+	if (dev->reset_gen != gen)
+		return -ECANCELED;
+	return rc;
+}
+
+int refnic_dma_read(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova, void *buf,
+		    size_t len)
+{
+	struct facet_vfu_server *srv = dma_space(dev, fn);
+	void *va;
+	int rc;
+
+	rc = dma_precheck(dev, iova, len);
+	if (rc)
+		return rc;
+	rc = dma_map(srv, iova, len, FACET_VFU_DMA_READ, &va);
+	if (rc == -ENOTSUP)
+		return dma_msg(dev, srv, iova, buf, len, false);
+	if (rc)
+		return rc;
+	memcpy(buf, va, len);
+	facet_vfu_server_dma_unlock(srv);
+	return 0;
+}
+
+int refnic_dma_write(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova, const void *buf,
+		     size_t len)
+{
+	struct facet_vfu_server *srv = dma_space(dev, fn);
+	void *va;
+	int rc;
+
+	rc = dma_precheck(dev, iova, len);
+	if (rc)
+		return rc;
+	rc = dma_map(srv, iova, len, FACET_VFU_DMA_WRITE, &va);
+	if (rc == -ENOTSUP)
+		return dma_msg(dev, srv, iova, (void *)buf, len, true);
+	if (rc)
+		return rc;
+	memcpy(va, buf, len);
+	facet_vfu_server_dma_unlock(srv);
+	return 0;
+}
+
+/*
+ * Write a ring entry whose last byte is its phase: everything else first,
+ * then the phase, so a driver that sees the new phase sees the whole entry
+ * (§9.3). Over messages the two writes arrive in order.
+ */
+int refnic_dma_write_entry(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova,
+			   const void *entry, size_t len)
+{
+	struct facet_vfu_server *srv = dma_space(dev, fn);
+	const uint8_t *e = entry;
+	uint8_t *va;
+	int rc;
+
+	rc = dma_precheck(dev, iova, len);
+	if (rc)
+		return rc;
+	rc = dma_map(srv, iova, len, FACET_VFU_DMA_WRITE, (void **)&va);
+	if (rc == -ENOTSUP) {
+		rc = dma_msg(dev, srv, iova, (void *)e, len - 1, true);
+		return rc ? rc : dma_msg(dev, srv, iova + len - 1, (void *)(e + len - 1), 1, true);
+	}
+	if (rc)
+		return rc;
+	memcpy(va, e, len - 1);
+	__atomic_store_n(va + len - 1, e[len - 1], __ATOMIC_RELEASE);
+	facet_vfu_server_dma_unlock(srv);
+	return 0;
+}
+
+/* MSI-X: delivered iff the client routed an eventfd to the vector (§12). */
+void refnic_irq_raise(struct refnic_dev *dev, unsigned int vector)
+{
+	int rc = facet_vfu_server_irq_raise(dev->srv, FACET_VFU_IRQ_MSIX, vector);
+
+	if (rc && rc != -ENOENT)
+		RN_DEBUG("msix vector %u: %d", vector, rc);
+}

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * refnic_hw.h: the hardware interface of the refnic reference device, shared
+ * by the device model (hw/refnic) and its drivers (drivers/pci/refnic...), in
+ * the manner of mlx5_ifc.h. docs/refnic.md is the programming spec; this file
+ * is its machine-readable half and the two must agree.
+ *
+ * Conventions:
+ * - Everything is little-endian. Structures use natural alignment only (no
+ *   packing attributes) and every size is pinned by a static assert, so the
+ *   layout is the same for every C compiler on every ABI Facet supports.
+ * - "rsvd" fields are reserved: a driver writes 0; the device rejects a
+ *   command with a nonzero reserved field (REFNIC_STATUS_INVALID_FIELD), so
+ *   later revisions can give them a meaning safely.
+ * - Register offsets are byte offsets into BAR0; doorbell offsets are byte
+ *   offsets into one function's doorbell page.
+ */
+#ifndef REFNIC_HW_H
+#define REFNIC_HW_H
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- PCI identity -------------------------------------------------------- */
+
+/*
+ * 0x1fac is NOT a PCI-SIG assigned vendor id: refnic is a model, and this id
+ * was picked because no assigned vendor uses it at the time of writing. A
+ * silicon implementation must use its own vendor's id.
+ */
+#define REFNIC_PCI_VENDOR_ID	 0x1fac
+#define REFNIC_PCI_DEVICE_PF	 0x0001 /* refnic physical function */
+#define REFNIC_PCI_SUBSYS_VENDOR 0x1fac
+#define REFNIC_PCI_SUBSYS_ID	 0x0001
+#define REFNIC_PCI_REVISION	 0x01
+#define REFNIC_PCI_CLASS	 0x020000 /* network controller, Ethernet */
+
+/* Config space layout of the PF (standard type-0 header, then capabilities). */
+#define REFNIC_PCI_CFG_SIZE  4096 /* PCIe: extended config space */
+#define REFNIC_PCI_CAP_PM    0x40 /* Power Management, 8 bytes */
+#define REFNIC_PCI_CAP_MSIX  0x50 /* MSI-X, 12 bytes */
+#define REFNIC_PCI_CAP_PCIE  0x60 /* PCI Express v2, 60 bytes */
+#define REFNIC_PCI_MSIX_VECS 64	  /* MSI-X table size */
+
+/* MSI-X vectors with a fixed role. */
+#define REFNIC_MSIX_ADMIN 0 /* admin completions (DEV_CTRL.ADMIN_IRQ_EN) */
+#define REFNIC_MSIX_EVENT 1 /* conventional vector of the PF's event queue */
+
+/* ---- BAR0 ---------------------------------------------------------------- */
+
+/*
+ * BAR0: 64-bit non-prefetchable memory BAR.
+ *   page 0          global registers, MSI-X table and PBA (trapped)
+ *   page 1 + f      doorbell page of function f (memory: mmap it)
+ * Its size is the smallest power of two >= (1 + NUM_FUNCS) pages, and at
+ * least 16 KiB. Each function's doorbell page is a page of its own so that
+ * it can later be handed to another process alone (sparse mmap).
+ */
+#define REFNIC_PAGE_SIZE     4096u
+#define REFNIC_BAR0_MIN_SIZE (16u * 1024)
+#define REFNIC_MAX_FUNCS     64 /* architectural limit of this revision */
+#define REFNIC_DB_PAGE(f)    (REFNIC_PAGE_SIZE * (1u + (f)))
+
+/* Page 0: global registers. 32-bit registers, 64-bit ones as lo/hi pairs. */
+#define REFNIC_REG_SIGNATURE	    0x000 /* RO "RFNC" */
+#define REFNIC_REG_VERSION	    0x004 /* RO major << 16 | minor */
+#define REFNIC_REG_NUM_FUNCS	    0x008 /* RO function slots (PF + SFs) */
+#define REFNIC_REG_ADMIN_LOG_MAX    0x00c /* RO largest ADMIN_Q_LOG_SIZE */
+#define REFNIC_REG_DEV_CTRL	    0x010 /* RW control */
+#define REFNIC_REG_DEV_STATUS	    0x014 /* RO status */
+#define REFNIC_REG_FATAL_CODE	    0x018 /* RO why DEV_STATUS.FATAL is set */
+#define REFNIC_REG_ADMIN_SQ_BASE    0x020 /* RW 64-bit: admin SQ IOVA (lo, hi at +4) */
+#define REFNIC_REG_ADMIN_CQ_BASE    0x028 /* RW 64-bit: admin CQ IOVA (lo, hi at +4) */
+#define REFNIC_REG_ADMIN_Q_LOG_SIZE 0x030 /* RW log2 entries of both admin rings */
+#define REFNIC_REG_ADMIN_SQ_CI	    0x034 /* RO next SQ slot the device will fetch */
+#define REFNIC_REG_ADMIN_CQ_PI	    0x038 /* RO next CQ slot the device will write */
+#define REFNIC_REG_KICK		    0x040 /* WO any value: wake the device */
+#define REFNIC_REG_SCRATCH	    0x044 /* RW no effect; for bus tests */
+#define REFNIC_REG_DB_OFFSET	    0x048 /* RO BAR0 offset of function 0's doorbell page */
+#define REFNIC_REG_DB_STRIDE	    0x04c /* RO distance between doorbell pages */
+#define REFNIC_REG_MSIX_TABLE	    0x800 /* MSI-X table: 64 entries of 16 bytes */
+#define REFNIC_REG_MSIX_PBA	    0xc00 /* MSI-X pending bit array: 64 bits */
+
+#define REFNIC_SIGNATURE 0x434e4652u /* bytes 'R' 'F' 'N' 'C' */
+#define REFNIC_VERSION	 0x00010000u /* 1.0 */
+
+/* DEV_CTRL */
+#define REFNIC_CTRL_ENABLE	 (1u << 0)  /* run the admin queue */
+#define REFNIC_CTRL_ADMIN_IRQ_EN (1u << 1)  /* MSI-X vector 0 after admin CQEs */
+#define REFNIC_CTRL_RESET	 (1u << 31) /* write 1: device reset; reads 0 */
+#define REFNIC_CTRL_RW_MASK	 (REFNIC_CTRL_ENABLE | REFNIC_CTRL_ADMIN_IRQ_EN)
+
+/* DEV_STATUS */
+#define REFNIC_DEVSTS_READY (1u << 0) /* enabled, admin queue running */
+#define REFNIC_DEVSTS_FATAL (1u << 1) /* admin queue stopped; see FATAL_CODE */
+
+/* FATAL_CODE */
+enum refnic_fatal_code {
+	REFNIC_FATAL_NONE = 0,
+	REFNIC_FATAL_BAD_CONFIG = 1, /* ENABLE with a bad base or log size */
+	REFNIC_FATAL_SQ_DMA = 2,     /* admin SQ not readable in the DMA maps */
+	REFNIC_FATAL_CQ_DMA = 3,     /* admin CQ not writable in the DMA maps */
+	REFNIC_FATAL_DOORBELL = 4,   /* admin SQ producer index out of range */
+};
+
+/* Admin queue sizes: 2^1 .. 2^12 entries. */
+#define REFNIC_ADMIN_LOG_MIN 1
+#define REFNIC_ADMIN_LOG_MAX 12
+#define REFNIC_RING_ALIGN    64 /* every ring base: 64-byte aligned IOVA */
+
+/* ---- doorbell page (one per function) ------------------------------------ */
+
+/*
+ * Written by the driver (32-bit stores into 8-byte slots), read by the
+ * device. Slot 0 is the admin SQ producer index (function 0 only); queue q
+ * of a function rings REFNIC_DB_QUEUE(q). The device-written line at 0x800
+ * publishes its sleep state (see the idle/wake protocol in docs/refnic.md).
+ */
+#define REFNIC_DB_ADMIN_SQ_PI 0x000
+#define REFNIC_DB_QUEUE_BASE  0x100
+#define REFNIC_DB_QUEUE(q)    (REFNIC_DB_QUEUE_BASE + 8u * (q))
+#define REFNIC_DB_MAX_QUEUES  224   /* slots 0x100..0x7ff */
+#define REFNIC_DB_DEV_STATE   0x800 /* device-written: REFNIC_DEV_STATE_* */
+
+#define REFNIC_DEV_STATE_SLEEPING (1u << 0)
+
+/* ---- admin queue entries --------------------------------------------------- */
+
+enum refnic_opcode {
+	/* 0x00 reserved: a zeroed SQE is never a valid command */
+	REFNIC_OP_NOP = 0x01,
+	REFNIC_OP_QUERY_CAPS = 0x02,
+	REFNIC_OP_QUERY_STATS = 0x03,
+	REFNIC_OP_RESET_FUNCTION = 0x04,
+	/* 0x05-0x0f reserved: device and function management */
+	REFNIC_OP_CREATE_QUEUE = 0x10,
+	REFNIC_OP_DESTROY_QUEUE = 0x11,
+	/* 0x12-0x1f reserved: queue management (modify, query) */
+	REFNIC_OP_SET_MAC = 0x20,
+	REFNIC_OP_QUERY_MAC = 0x21,
+	/* 0x22-0x2f reserved: Ethernet control (MTU, RSS, filters) */
+	/* 0x30-0x3f reserved: sub-functions (SF create, destroy, query) */
+	/* 0x40-0x5f reserved: RDMA objects (PD, MR, CQ, QP, AH) */
+	/* 0x60-0x7f reserved: embedded switch, uplink, steering */
+	/* 0x80-0xef reserved */
+	/* 0xf0-0xff reserved: implementation specific, debug */
+};
+
+#define REFNIC_OP_RANGE_SF_FIRST   0x30
+#define REFNIC_OP_RANGE_RDMA_FIRST 0x40
+#define REFNIC_OP_RANGE_SW_FIRST   0x60
+
+enum refnic_status {
+	REFNIC_STATUS_OK = 0x00,
+	REFNIC_STATUS_BAD_OPCODE = 0x01,    /* unknown or reserved opcode */
+	REFNIC_STATUS_INVALID_FIELD = 0x02, /* reserved bit set, bad value, bad length */
+	REFNIC_STATUS_BAD_FUNCTION = 0x03,  /* no such function, or not active */
+	REFNIC_STATUS_BAD_QUEUE = 0x04,	    /* no such queue of that type */
+	REFNIC_STATUS_DMA_FAULT = 0x05,	    /* IOVA range outside the function's maps */
+	REFNIC_STATUS_NO_RESOURCES = 0x06,  /* queue or object limit reached */
+	REFNIC_STATUS_INTERNAL = 0x07,	    /* device-internal failure; retry may work */
+};
+
+/* Queue types (CREATE_QUEUE / DESTROY_QUEUE). */
+enum refnic_queue_type {
+	/* 0 reserved */
+	REFNIC_QT_EVENT = 1, /* device -> driver asynchronous events */
+	REFNIC_QT_TX = 2,    /* reserved: Ethernet send queue */
+	REFNIC_QT_RX = 3,    /* reserved: Ethernet receive queue */
+	REFNIC_QT_CQ = 4,    /* reserved: completion queue */
+	/* 5-7 reserved */
+	REFNIC_QT_NUM = 8,
+};
+
+/* Submission queue entry: 64 bytes. */
+struct refnic_sqe {
+	uint8_t opcode;	   /* REFNIC_OP_* */
+	uint8_t flags;	   /* rsvd */
+	uint16_t cid;	   /* command id, echoed in the CQE */
+	uint16_t function; /* target function */
+	uint16_t rsvd0;
+	uint64_t data_iova; /* data buffer (PF DMA space), 0 if unused */
+	uint32_t data_len;  /* its length in bytes, 0 if unused */
+	uint32_t rsvd1;
+	union {
+		uint8_t raw[40];
+		struct refnic_cmd_create_queue {
+			uint8_t type;	  /* REFNIC_QT_* */
+			uint8_t log_size; /* log2 entries */
+			uint16_t flags;	  /* REFNIC_QF_* */
+			uint16_t msix_vector;
+			uint16_t cq_id;	    /* TX/RX: its CQ; rsvd for EVENT */
+			uint64_t ring_iova; /* owning function's DMA space */
+			uint8_t rsvd[24];
+		} create_queue;
+		struct refnic_cmd_destroy_queue {
+			uint8_t type;
+			uint8_t rsvd0;
+			uint16_t rsvd1;
+			uint32_t queue_id;
+			uint8_t rsvd[32];
+		} destroy_queue;
+		struct refnic_cmd_set_mac {
+			uint8_t mac[6];
+			uint8_t rsvd[34];
+		} set_mac;
+		struct refnic_cmd_query_stats {
+			uint32_t flags; /* REFNIC_STATS_F_* */
+			uint8_t rsvd[36];
+		} query_stats;
+	};
+};
+static_assert(sizeof(struct refnic_sqe) == 64, "refnic_sqe is 64 bytes");
+static_assert(offsetof(struct refnic_sqe, data_iova) == 8, "refnic_sqe layout");
+static_assert(offsetof(struct refnic_sqe, create_queue) == 24, "refnic_sqe layout");
+static_assert(sizeof(struct refnic_cmd_create_queue) == 40, "create_queue payload");
+static_assert(sizeof(struct refnic_cmd_destroy_queue) == 40, "destroy_queue payload");
+
+#define REFNIC_QF_IRQ_EN     (1u << 0) /* raise msix_vector after new entries */
+#define REFNIC_STATS_F_CLEAR (1u << 0) /* zero the counters after reading */
+
+/* Completion queue entry: 16 bytes, four per cache line; phase written last. */
+struct refnic_cqe {
+	uint64_t result;  /* command specific, 0 unless stated */
+	uint16_t sq_head; /* SQ consumer index after this command */
+	uint16_t cid;	  /* from the SQE */
+	uint8_t status;	  /* REFNIC_STATUS_* */
+	uint8_t opcode;	  /* from the SQE */
+	uint8_t rsvd;
+	uint8_t phase; /* bit 0: phase tag; bits 7:1 zero */
+};
+static_assert(sizeof(struct refnic_cqe) == 16, "refnic_cqe is 16 bytes");
+static_assert(offsetof(struct refnic_cqe, phase) == 15, "CQE phase is the last byte");
+
+/* CQE.result of CREATE_QUEUE: queue id and doorbell offset in the function's page. */
+#define REFNIC_CREATE_RESULT_QID(r)    ((uint32_t)((r)&0xffffffffu))
+#define REFNIC_CREATE_RESULT_DB_OFF(r) ((uint32_t)((r) >> 32))
+/* CQE.result of QUERY_MAC: mac[i] in bits 8i+7:8i. */
+#define REFNIC_MAC_RESULT_BYTE(r, i)   ((uint8_t)((r) >> (8 * (i))))
+
+/* ---- event queue entries ---------------------------------------------------- */
+
+enum refnic_event_type {
+	/* 0 reserved */
+	REFNIC_EVENT_LINK_CHANGE = 1, /* data: REFNIC_LINK_* */
+				      /* 2 reserved: queue error; 3 reserved: SF state change */
+};
+
+/* Event queue entry: 16 bytes; phase written last, as in the CQE. */
+struct refnic_eqe {
+	uint64_t data;	   /* event specific */
+	uint16_t function; /* function the event concerns */
+	uint8_t type;	   /* REFNIC_EVENT_* */
+	uint8_t rsvd0;
+	uint16_t rsvd1;
+	uint8_t flags; /* REFNIC_EQE_F_* */
+	uint8_t phase; /* bit 0: phase tag */
+};
+static_assert(sizeof(struct refnic_eqe) == 16, "refnic_eqe is 16 bytes");
+static_assert(offsetof(struct refnic_eqe, phase) == 15, "EQE phase is the last byte");
+
+#define REFNIC_EQE_F_OVERFLOW (1u << 0) /* events were lost before this one */
+
+#define REFNIC_LINK_UP	     (1ull << 0)
+#define REFNIC_LINK_SPEED(d) ((uint32_t)((d) >> 32)) /* Mb/s */
+
+/* ---- capability structure (QUERY_CAPS) ----------------------------------- */
+
+struct refnic_caps_queue {
+	uint16_t max_per_func; /* 0: type not supported */
+	uint8_t log_min;
+	uint8_t log_max;
+	uint16_t entry_size; /* bytes */
+	uint16_t rsvd;
+};
+static_assert(sizeof(struct refnic_caps_queue) == 8, "refnic_caps_queue is 8 bytes");
+
+#define REFNIC_FEAT_EVENT_QUEUE (1ull << 0)
+#define REFNIC_FEAT_ETH		(1ull << 1) /* functions have an Ethernet port (eth slice) */
+#define REFNIC_FEAT_RDMA	(1ull << 2) /* functions have an RDMA engine (rdma slice) */
+#define REFNIC_FEAT_SF		(1ull << 3) /* reserved: sub-function management */
+
+struct refnic_caps {
+	uint32_t version;   /* REFNIC_VERSION */
+	uint16_t num_funcs; /* function slots, PF included */
+	uint16_t msix_vectors;
+	uint8_t admin_log_min;
+	uint8_t admin_log_max;
+	uint16_t max_queues_per_func; /* all types together */
+	uint16_t max_mtu;
+	uint8_t mac_base[6]; /* function f's default MAC is mac_base + f */
+	uint32_t link_speed; /* Mb/s */
+	uint32_t db_offset;  /* BAR0 offset of function 0's doorbell page */
+	uint32_t db_stride;
+	uint64_t features;				/* REFNIC_FEAT_* */
+	struct refnic_caps_queue queues[REFNIC_QT_NUM]; /* indexed by REFNIC_QT_* */
+	uint8_t rsvd[152];
+};
+static_assert(sizeof(struct refnic_caps) == 256, "refnic_caps is 256 bytes");
+static_assert(offsetof(struct refnic_caps, features) == 32, "refnic_caps has no padding");
+static_assert(offsetof(struct refnic_caps, queues) == 40, "refnic_caps has no padding");
+
+/* ---- statistics (QUERY_STATS) -------------------------------------------- */
+
+struct refnic_func_stats {
+	uint64_t admin_cmds;   /* commands that targeted this function */
+	uint64_t admin_errors; /* ... completed with status != OK */
+	uint64_t events_posted;
+	uint64_t events_dropped; /* event queue full or faulted */
+	uint64_t rx_packets;	 /* reserved for the datapath: 0 now */
+	uint64_t rx_bytes;
+	uint64_t tx_packets;
+	uint64_t tx_bytes;
+	uint64_t rx_drops;
+	uint64_t tx_drops;
+	uint64_t rsvd[6];
+};
+static_assert(sizeof(struct refnic_func_stats) == 128, "refnic_func_stats is 128 bytes");
+
+/* Header, followed by num_funcs struct refnic_func_stats. */
+struct refnic_stats {
+	uint32_t version;	  /* REFNIC_VERSION */
+	uint16_t num_funcs;	  /* entries that follow */
+	uint16_t func_stats_size; /* sizeof(struct refnic_func_stats) */
+	uint64_t admin_cmds;	  /* all commands processed */
+	uint64_t admin_errors;	  /* ... completed with status != OK */
+	uint64_t admin_dma_faults;
+	uint64_t kicks;	  /* KICK register writes */
+	uint64_t wakeups; /* times the device left its sleep */
+	uint64_t rsvd[10];
+};
+static_assert(sizeof(struct refnic_stats) == 128, "refnic_stats is 128 bytes");
+
+#define REFNIC_STATS_SIZE(nf)                                                                      \
+	(sizeof(struct refnic_stats) + (nf) * sizeof(struct refnic_func_stats))
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* REFNIC_HW_H */

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the refnic model: the device object and the interfaces between
+ * its files. One file per concern:
+ *
+ *   refnic_dev.c     create/destroy, the vfio-user glue, device reset
+ *   refnic_pci.c     configuration space
+ *   refnic_regs.c    BAR0: global registers, MSI-X table, trapped doorbells
+ *   refnic_func.c    functions: doorbell pages, MAC, per-function state
+ *   refnic_dma.c     DMA through the function's maps, and nowhere else
+ *   refnic_admin.c   the admin queue: fetch, complete with phase, interrupt
+ *   refnic_cmd.c     admin command validation and execution
+ *   refnic_queue.c   generic queue objects and the queue-type table
+ *   refnic_event.c   the EVENT queue type, event posting, link changes
+ *   refnic_worker.c  the worker thread: poll, back off, sleep, wake
+ *
+ * Locking: dev->lock (a mutex) protects all device state. The worker holds it
+ * for a whole poll pass; trapped accesses (server thread) and the public API
+ * take it per call. It is taken before the server's DMA lock, never after.
+ * The DMA message path (maps without an fd) drops it while it waits for the
+ * client (refnic_dma.c); a device reset in that window bumps dev->reset_gen
+ * and the interrupted work is abandoned (-ECANCELED).
+ */
+#ifndef REFNIC_PRIV_H
+#define REFNIC_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "facet_log.h"
+#include "facet_vfu_server.h"
+#include "refnic_hw.h"
+#include "refnic_model.h"
+
+#define REFNIC_TAG "refnic"
+
+#define RN_ERR(...)   FACET_ERR(REFNIC_TAG, __VA_ARGS__)
+#define RN_WARN(...)  FACET_WARN(REFNIC_TAG, __VA_ARGS__)
+#define RN_INFO(...)  FACET_INFO(REFNIC_TAG, __VA_ARGS__)
+#define RN_DEBUG(...) FACET_DEBUG(REFNIC_TAG, __VA_ARGS__)
+
+/* Model limits (advertised through QUERY_CAPS). */
+#define REFNIC_FUNC_MAX_QUEUES 64 /* per function, all types */
+#define REFNIC_MAX_DATA_LEN    65536u
+#define REFNIC_LINK_SPEED_MBPS 100000u
+#define REFNIC_MAX_MTU	       9216u
+#define REFNIC_ADMIN_BUDGET    32 /* commands per poll pass */
+
+struct refnic_dev;
+struct refnic_func;
+
+/* A queue object of any type. */
+struct refnic_queue {
+	bool used;
+	uint8_t type;
+	uint8_t log_size;
+	uint16_t flags;
+	uint16_t msix_vector;
+	uint16_t cq_id;
+	uint32_t id;
+	uint64_t ring_iova;
+	/* device-side ring state (event queue: producer) */
+	uint32_t pi;
+	uint8_t phase;
+	bool overflow; /* EQ: set OVERFLOW on the next entry written */
+	void *priv;    /* type-specific state (datapath types) */
+};
+
+/*
+ * A queue type. The generic CREATE_QUEUE path checks what is common (type,
+ * log size, flags/vector, alignment, limits, ring DMA access) and calls
+ * these; the datapath adds TX/RX/CQ by filling more entries of the table.
+ */
+struct refnic_qtype_ops {
+	const char *name;
+	uint64_t feature; /* REFNIC_FEAT_* bit the type brings */
+	uint16_t max_per_func;
+	uint8_t log_min, log_max;
+	uint16_t entry_size;
+	uint32_t ring_access; /* FACET_VFU_DMA_* the device needs on the ring */
+	/** Type-specific payload checks: REFNIC_STATUS_OK or an error status. */
+	uint8_t (*validate)(struct refnic_dev *dev, struct refnic_func *fn,
+			    const struct refnic_cmd_create_queue *cmd);
+	/** The queue exists now (ring zeroed by the driver): start it. 0 or -errno. */
+	int (*start)(struct refnic_dev *dev, struct refnic_func *fn, struct refnic_queue *q);
+	/** Stop touching the ring; release type state. */
+	void (*stop)(struct refnic_dev *dev, struct refnic_func *fn, struct refnic_queue *q);
+	/** Worker: serve the queue; returns how much work was done (0: idle). */
+	unsigned int (*poll)(struct refnic_dev *dev, struct refnic_func *fn,
+			     struct refnic_queue *q);
+	/** Does the queue's doorbell announce work (the sleep re-check)? */
+	bool (*has_work)(struct refnic_dev *dev, struct refnic_func *fn, struct refnic_queue *q);
+};
+
+struct refnic_func {
+	unsigned int idx;
+	bool active;
+	uint8_t mac[6];
+	uint8_t *db; /* its doorbell page (in the BAR0 memfd mapping) */
+	bool link_up;
+	bool link_event; /* a LINK_CHANGE is waiting to be posted */
+	struct refnic_func_stats stats;
+	unsigned int nq_total;
+	unsigned int nq_type[REFNIC_QT_NUM];
+	struct refnic_queue queues[REFNIC_FUNC_MAX_QUEUES];
+};
+
+struct refnic_dev {
+	pthread_mutex_t lock;
+	struct facet_vfu_server *srv;
+	char *path;
+	unsigned int num_funcs;
+	uint8_t mac_base[6];
+	uint64_t reset_gen; /* bumped by every device reset */
+
+	/* configuration space (refnic_pci.c) */
+	uint8_t cfg[REFNIC_PCI_CFG_SIZE];
+	uint8_t cfg_wmask[REFNIC_PCI_CFG_SIZE];
+	uint8_t cfg_w1c[REFNIC_PCI_CFG_SIZE];
+	uint64_t bar0_size;
+
+	/* global registers (refnic_regs.c, refnic_admin.c) */
+	uint32_t ctrl;
+	uint32_t status;
+	uint32_t fatal_code;
+	uint32_t scratch;
+	uint64_t sq_base, cq_base;
+	uint32_t log_size;
+	uint32_t sq_ci, cq_pi;
+	uint8_t cq_phase;
+	uint8_t msix_table[REFNIC_PCI_MSIX_VECS * 16];
+
+	/* BAR0 backing: the doorbell pages live in a memfd the client maps */
+	int memfd;
+	uint8_t *bar_mem;
+	size_t bar_mem_size;
+
+	struct refnic_func *funcs;
+	struct refnic_stats stats;
+
+	/* worker (refnic_worker.c) */
+	pthread_t worker;
+	bool worker_started;
+	int wake_fd; /* eventfd: latched wake-ups */
+	atomic_bool stop;
+	atomic_bool sleeping;
+	unsigned int idle_us;
+
+	/* datapath hooks */
+	const struct refnic_model_port_ops *port_ops;
+	void *port_ctx;
+};
+
+/* refnic_dev.c */
+void refnic_dev_reset(struct refnic_dev *dev); /* device reset, dev->lock held */
+void refnic_dev_flr(struct refnic_dev *dev);   /* function-level reset, dev->lock held */
+
+/* refnic_pci.c */
+void refnic_pci_init(struct refnic_dev *dev);
+int refnic_pci_access(struct refnic_dev *dev, uint64_t offset, void *buf, size_t len, bool write);
+bool refnic_pci_bus_master(const struct refnic_dev *dev);
+
+/* refnic_regs.c */
+void refnic_regs_reset(struct refnic_dev *dev);
+void refnic_regs_msix_reset(struct refnic_dev *dev);
+int refnic_bar0_access(struct refnic_dev *dev, uint64_t offset, void *buf, size_t len, bool write);
+
+/* refnic_func.c */
+int refnic_funcs_init(struct refnic_dev *dev);
+void refnic_funcs_fini(struct refnic_dev *dev);
+struct refnic_func *refnic_func_get(struct refnic_dev *dev, unsigned int idx); /* active only */
+void refnic_func_default_mac(const struct refnic_dev *dev, unsigned int idx, uint8_t mac[6]);
+void refnic_func_reset(struct refnic_dev *dev, struct refnic_func *fn);
+void refnic_funcs_set_sleeping(struct refnic_dev *dev, bool sleeping);
+uint32_t refnic_db_read(const struct refnic_func *fn, uint32_t offset);
+void refnic_db_write(struct refnic_func *fn, uint32_t offset, uint32_t value);
+
+/* refnic_dma.c: fn selects the DMA space; 0 or -EFAULT/-EACCES/-EIO/-ECANCELED */
+int refnic_dma_check(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova, size_t len,
+		     uint32_t access);
+int refnic_dma_read(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova, void *buf,
+		    size_t len);
+int refnic_dma_write(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova, const void *buf,
+		     size_t len);
+int refnic_dma_write_entry(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova,
+			   const void *entry, size_t len);
+void refnic_irq_raise(struct refnic_dev *dev, unsigned int vector);
+
+/* refnic_admin.c */
+void refnic_admin_enable(struct refnic_dev *dev);
+bool refnic_admin_has_work(struct refnic_dev *dev);
+unsigned int refnic_admin_poll(struct refnic_dev *dev);
+
+/*
+ * refnic_cmd.c: execute one SQE; fills cqe->status and cqe->result, and sets
+ * *fn to the function it was counted against (NULL if it failed before the
+ * function check). Returns 0, or -ECANCELED: a reset interrupted it, abandon.
+ */
+int refnic_cmd_exec(struct refnic_dev *dev, const struct refnic_sqe *sqe, struct refnic_cqe *cqe,
+		    struct refnic_func **fn);
+
+void refnic_stats_snapshot(struct refnic_dev *dev, struct refnic_stats *hdr,
+			   struct refnic_func_stats *funcs, unsigned int n);
+
+/* refnic_queue.c */
+const struct refnic_qtype_ops *refnic_qtype(unsigned int type);
+uint64_t refnic_qtype_features(void);
+void refnic_caps_queues(struct refnic_caps_queue *out);
+/* create/destroy return a REFNIC_STATUS_* (>= 0) or -ECANCELED */
+int refnic_queue_create(struct refnic_dev *dev, struct refnic_func *fn,
+			const struct refnic_cmd_create_queue *cmd, uint64_t *result);
+int refnic_queue_destroy(struct refnic_dev *dev, struct refnic_func *fn,
+			 const struct refnic_cmd_destroy_queue *cmd);
+void refnic_queues_destroy_all(struct refnic_dev *dev, struct refnic_func *fn);
+unsigned int refnic_queues_poll(struct refnic_dev *dev);
+bool refnic_queues_have_work(struct refnic_dev *dev);
+
+/* refnic_event.c */
+extern const struct refnic_qtype_ops refnic_qtype_event;
+int refnic_event_post(struct refnic_dev *dev, struct refnic_func *fn, uint8_t type, uint64_t data);
+uint64_t refnic_event_link_data(const struct refnic_func *fn);
+unsigned int refnic_events_poll(struct refnic_dev *dev);
+bool refnic_events_pending(struct refnic_dev *dev);
+
+/* refnic_worker.c */
+int refnic_worker_start(struct refnic_dev *dev);
+void refnic_worker_stop(struct refnic_dev *dev);
+void refnic_worker_fini(struct refnic_dev *dev);
+void refnic_worker_kick(struct refnic_dev *dev);
+
+/* Helpers. */
+static inline bool refnic_is_zero(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < len; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+#endif /* REFNIC_PRIV_H */
