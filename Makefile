@@ -2,7 +2,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 
-.PHONY: all deps build demo test bench clean format
+.PHONY: all deps build demo demo-bus test bench clean format
 
 all: build
 
@@ -16,6 +16,9 @@ build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
 demo: build
+	scripts/demo.sh $(BUILD)
+
+demo-bus: build
 	scripts/demo-bus.sh $(BUILD)
 
 test: deps
