@@ -40,9 +40,12 @@ static void spawn_server(struct child *c, bool stall)
 	if (c->pid == 0) {
 		static struct tdev t;
 
-		if (tdev_start_at(&t, c->path))
+		/* Stalling before serving: the parent may connect the moment we listen. */
+		if (tdev_prepare_at(&t, c->path))
 			_exit(1);
 		atomic_store(&t.stall, stall);
+		if (tdev_serve(&t))
+			_exit(1);
 		for (;;)
 			pause();
 	}

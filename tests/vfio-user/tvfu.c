@@ -194,9 +194,13 @@ int tdev_start(struct tdev *t)
 
 int tdev_start_at(struct tdev *t, const char *path)
 {
-	struct facet_vfu_device_desc d;
-	int ret;
+	int ret = tdev_prepare_at(t, path);
 
+	return ret ? ret : tdev_serve(t);
+}
+
+int tdev_prepare_at(struct tdev *t, const char *path)
+{
 	memset(t, 0, sizeof(*t));
 	snprintf(t->path, sizeof(t->path), "%s", path);
 	t->memfd = memfd_create("tdev-bar0", MFD_CLOEXEC);
@@ -208,9 +212,15 @@ int tdev_start_at(struct tdev *t, const char *path)
 		return -ENOMEM;
 	tdev_init_cfg(t);
 	t->regs[TREG_ID / 4] = TDEV_ID;
+	return 0;
+}
+
+int tdev_serve(struct tdev *t)
+{
+	struct facet_vfu_device_desc d;
+
 	tdev_fill_desc(t, &d);
-	ret = facet_vfu_server_create(t->path, &d, &t->srv);
-	return ret;
+	return facet_vfu_server_create(t->path, &d, &t->srv);
 }
 
 void tdev_stop(struct tdev *t)

@@ -57,6 +57,9 @@ struct tdev {
 /* Create the device and serve it at a fresh socket path. Returns 0 or -errno. */
 int tdev_start(struct tdev *t);
 int tdev_start_at(struct tdev *t, const char *path);
+/* tdev_start_at() in two steps, to configure the device before a client can connect. */
+int tdev_prepare_at(struct tdev *t, const char *path);
+int tdev_serve(struct tdev *t);
 void tdev_stop(struct tdev *t);
 /* Wait up to @ms for the server to have (or not have) a client. */
 bool tdev_wait_client(struct tdev *t, bool present, unsigned int ms);
