@@ -140,10 +140,14 @@ enum refnic_opcode {
 	/* 0x05-0x0f reserved: device and function management */
 	REFNIC_OP_CREATE_QUEUE = 0x10,
 	REFNIC_OP_DESTROY_QUEUE = 0x11,
-	/* 0x12-0x1f reserved: queue management (modify, query) */
+	REFNIC_OP_QUERY_QUEUE_STATS = 0x12, /* rev 1.1 */
+	/* 0x13-0x1f reserved: queue management */
 	REFNIC_OP_SET_MAC = 0x20,
 	REFNIC_OP_QUERY_MAC = 0x21,
-	/* 0x22-0x2f reserved: Ethernet control (MTU, RSS, filters) */
+	REFNIC_OP_SET_RX_MODE = 0x22, /* rev 1.1: promiscuous, all-multicast */
+	REFNIC_OP_SET_MTU = 0x23,     /* rev 1.1 */
+	REFNIC_OP_SET_RSS = 0x24,     /* rev 1.1: key, hash types, indirection table */
+				      /* 0x25-0x2f reserved: Ethernet control */
 	/* 0x30-0x3f reserved: sub-functions (SF create, destroy, query) */
 	/* 0x40-0x5f reserved: RDMA objects (PD, MR, CQ, QP, AH) */
 	/* 0x60-0x7f reserved: embedded switch, uplink, steering */
@@ -170,8 +174,8 @@ enum refnic_status {
 enum refnic_queue_type {
 	/* 0 reserved */
 	REFNIC_QT_EVENT = 1, /* device -> driver asynchronous events */
-	REFNIC_QT_TX = 2,    /* reserved: Ethernet send queue */
-	REFNIC_QT_RX = 3,    /* reserved: Ethernet receive queue */
+	REFNIC_QT_TX = 2,    /* rev 1.1: Ethernet send queue */
+	REFNIC_QT_RX = 3,    /* rev 1.1: Ethernet receive queue */
 	REFNIC_QT_CQ = 4,    /* reserved: completion queue */
 	/* 5-7 reserved */
 	REFNIC_QT_NUM = 8,
@@ -194,10 +198,26 @@ struct refnic_sqe {
 			uint8_t log_size; /* log2 entries */
 			uint16_t flags;	  /* REFNIC_QF_* */
 			uint16_t msix_vector;
-			uint16_t cq_id;	    /* TX/RX: its CQ; rsvd for EVENT */
-			uint64_t ring_iova; /* owning function's DMA space */
-			uint8_t rsvd[24];
+			uint16_t cq_id;	      /* rsvd (0) for EVENT, TX and RX */
+			uint64_t ring_iova;   /* owning function's DMA space */
+			uint64_t status_iova; /* TX/RX: 64-byte queue status line; rsvd for EVENT */
+			uint8_t rsvd[16];
 		} create_queue;
+		struct refnic_cmd_queue_stats {
+			uint8_t type; /* REFNIC_QT_TX or REFNIC_QT_RX */
+			uint8_t rsvd0;
+			uint16_t rsvd1;
+			uint32_t queue_id;
+			uint8_t rsvd[32];
+		} queue_stats;
+		struct refnic_cmd_set_rx_mode {
+			uint32_t flags; /* REFNIC_RXMODE_* */
+			uint8_t rsvd[36];
+		} set_rx_mode;
+		struct refnic_cmd_set_mtu {
+			uint16_t mtu; /* 68 .. caps.max_mtu: L3 bytes, Ethernet header excluded */
+			uint8_t rsvd[38];
+		} set_mtu;
 		struct refnic_cmd_destroy_queue {
 			uint8_t type;
 			uint8_t rsvd0;
@@ -220,6 +240,7 @@ static_assert(offsetof(struct refnic_sqe, data_iova) == 8, "refnic_sqe layout");
 static_assert(offsetof(struct refnic_sqe, create_queue) == 24, "refnic_sqe layout");
 static_assert(sizeof(struct refnic_cmd_create_queue) == 40, "create_queue payload");
 static_assert(sizeof(struct refnic_cmd_destroy_queue) == 40, "destroy_queue payload");
+static_assert(offsetof(struct refnic_cmd_create_queue, status_iova) == 16, "create_queue");
 
 #define REFNIC_QF_IRQ_EN     (1u << 0) /* raise msix_vector after new entries */
 #define REFNIC_STATS_F_CLEAR (1u << 0) /* zero the counters after reading */
@@ -338,6 +359,110 @@ static_assert(sizeof(struct refnic_stats) == 128, "refnic_stats is 128 bytes");
 
 #define REFNIC_STATS_SIZE(nf)                                                                      \
 	(sizeof(struct refnic_stats) + (nf) * sizeof(struct refnic_func_stats))
+
+/* ---- Ethernet datapath (revision 1.1) ------------------------------------- */
+
+/*
+ * TX and RX queues are rings of 16-byte descriptors in the function's DMA
+ * space, 2^log_size entries (caps.queues[type].log_min..log_max). The driver
+ * owns a producer index and rings it through the queue's doorbell (which
+ * announces work: the idle/wake protocol applies). The device reports
+ * progress by writing the 64-byte queue status line at status_iova: after
+ * writing back a batch of descriptors it writes status.head, so a driver
+ * learns what completed by reading one cache line per burst.
+ */
+
+/* TX descriptor, written by the driver. A frame is 1..REFNIC_TX_MAX_SEGS
+ * consecutive descriptors, the last with EOP. */
+struct refnic_tx_desc {
+	uint64_t addr;	/* buffer IOVA */
+	uint16_t len;	/* bytes, 1 .. 65535 */
+	uint16_t flags; /* REFNIC_TXD_* (offload flags: first descriptor of the frame) */
+	uint32_t rsvd;
+};
+static_assert(sizeof(struct refnic_tx_desc) == 16, "refnic_tx_desc is 16 bytes");
+
+#define REFNIC_TXD_EOP	   (1u << 0) /* last descriptor of the frame */
+#define REFNIC_TXD_CSUM_L4 (1u << 1) /* device fills the TCP/UDP checksum (IPv4/IPv6) */
+#define REFNIC_TX_MAX_SEGS 16
+
+/*
+ * RX descriptor. The driver posts addr and len (buffer size); the device
+ * writes the frame into the buffer and writes back len, flags and rss_hash
+ * (addr is left as it was). A frame larger than one buffer takes consecutive
+ * descriptors, EOP on the last.
+ */
+struct refnic_rx_desc {
+	uint64_t addr;	   /* buffer IOVA (driver) */
+	uint16_t len;	   /* driver: buffer size (>= 64); device: bytes written */
+	uint16_t flags;	   /* device: REFNIC_RXD_*; driver writes 0 */
+	uint32_t rss_hash; /* device: Toeplitz hash when REFNIC_RXD_RSS */
+};
+static_assert(sizeof(struct refnic_rx_desc) == 16, "refnic_rx_desc is 16 bytes");
+
+#define REFNIC_RXD_EOP	       (1u << 0)
+#define REFNIC_RXD_RSS	       (1u << 1) /* rss_hash is valid */
+#define REFNIC_RXD_IPV4	       (1u << 2)
+#define REFNIC_RXD_IPV6	       (1u << 3)
+#define REFNIC_RXD_TCP	       (1u << 4)
+#define REFNIC_RXD_UDP	       (1u << 5)
+#define REFNIC_RXD_L4_CSUM_OK  (1u << 6) /* TCP/UDP checksum verified good */
+#define REFNIC_RXD_L4_CSUM_BAD (1u << 7)
+
+/* Queue status line, written by the device (64 bytes, 64-byte aligned). */
+struct refnic_queue_status {
+	/*
+	 * TX: descriptors before head have been sent (their buffers are free).
+	 * RX: descriptors before head are written back. Written after the
+	 * descriptors it covers are visible.
+	 */
+	uint32_t head;
+	uint32_t error; /* REFNIC_QERR_*: nonzero = the queue has stopped */
+	uint64_t rsvd[7];
+};
+static_assert(sizeof(struct refnic_queue_status) == 64, "refnic_queue_status is 64 bytes");
+
+/* Queue errors: the queue stops, status.error says why, a QUEUE_ERROR event follows. */
+enum refnic_queue_error {
+	REFNIC_QERR_NONE = 0,
+	REFNIC_QERR_RING_DMA = 1, /* ring or status line not accessible in the maps */
+	REFNIC_QERR_BUF_DMA = 2,  /* a buffer outside the function's maps */
+	REFNIC_QERR_BAD_LEN = 3,  /* TX: len 0, frame > MTU, too many segments; RX: len < 64 */
+	REFNIC_QERR_DOORBELL = 4, /* doorbell value >= ring size */
+};
+
+/* SET_RX_MODE flags. */
+#define REFNIC_RXMODE_PROMISC  (1u << 0) /* every frame the switch sees */
+#define REFNIC_RXMODE_ALLMULTI (1u << 1) /* every multicast frame */
+
+/* SET_RSS data buffer. Hash: Toeplitz (Microsoft RSS) over src/dst address, then ports. */
+#define REFNIC_RSS_KEY_SIZE 40
+#define REFNIC_RSS_RETA_MAX 128
+#define REFNIC_RSS_IPV4	    (1u << 0)
+#define REFNIC_RSS_TCP_IPV4 (1u << 1)
+#define REFNIC_RSS_UDP_IPV4 (1u << 2)
+#define REFNIC_RSS_IPV6	    (1u << 3)
+#define REFNIC_RSS_TCP_IPV6 (1u << 4)
+#define REFNIC_RSS_UDP_IPV6 (1u << 5)
+
+struct refnic_rss_config {
+	uint8_t key[REFNIC_RSS_KEY_SIZE];
+	uint32_t hash_types; /* REFNIC_RSS_*; 0: RSS off, everything to reta[0] */
+	uint16_t reta_size;  /* power of two, 1 .. REFNIC_RSS_RETA_MAX */
+	uint16_t rsvd;
+	uint16_t reta[REFNIC_RSS_RETA_MAX]; /* RX queue ids of the function */
+};
+static_assert(sizeof(struct refnic_rss_config) == 304, "refnic_rss_config is 304 bytes");
+
+/* QUERY_QUEUE_STATS data buffer. */
+struct refnic_queue_stats {
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t drops;	 /* RX: no descriptor posted; TX: frame refused by the switch */
+	uint64_t errors; /* descriptors that stopped the queue */
+	uint64_t rsvd[4];
+};
+static_assert(sizeof(struct refnic_queue_stats) == 64, "refnic_queue_stats is 64 bytes");
 
 #ifdef __cplusplus
 }
