@@ -173,8 +173,15 @@ int rc_events_start(struct refnic_core *rc)
 	}
 	setup_irq(rc);
 	ret = create_eq(rc, ev->irq_fd >= 0);
-	if (ret == 0)
+	if (ret == 0) {
+		/*
+		 * The device wrote the first LINK_CHANGE before the CREATE_QUEUE
+		 * CQE (§10.5). Take it in now, so that link_state() is right
+		 * before any slice exists instead of whenever the thread runs.
+		 */
+		drain(rc);
 		ret = -pthread_create(&ev->thread, NULL, event_thread, rc);
+	}
 	if (ret < 0) {
 		release(rc);
 		return ret;
