@@ -12,6 +12,7 @@ PACKAGES=(
 	libnuma-dev
 	libjson-c-dev
 	libcmocka-dev
+	iproute2
 )
 
 missing=()

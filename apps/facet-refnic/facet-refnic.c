@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * facet-refnic: run the refnic reference device (docs/refnic.md) as a
- * process, served over vfio-user at a UNIX socket.
+ * facet-refnic: run refnic reference devices (docs/refnic.md) as a process,
+ * each served over vfio-user at a UNIX socket of its own.
  *
- *   facet-refnic --socket PATH [--functions N] [--mac 02:..] [--pidfile F]
+ *   facet-refnic --socket A [--socket B ...] [--uplink SPEC] [--functions N]
+ *                [--mac 02:..] [--pidfile F]
  *
- * Prints "refnic: serving on PATH" once the socket listens, runs until
- * SIGINT or SIGTERM, then removes the socket (and the pidfile). SIGUSR1
- * toggles function 0's link, which posts a LINK_CHANGE event.
+ * Every --socket is a complete device; all of them share one embedded
+ * switch (so their ports reach each other), one uplink and one worker.
+ * Prints "refnic: serving on PATH" per device once its socket listens, runs
+ * until SIGINT or SIGTERM, then removes the sockets (and the pidfile).
+ * SIGUSR1 toggles function 0's link of every device (LINK_CHANGE events).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,25 +23,35 @@
 #include "facet_log.h"
 #include "refnic_model.h"
 
-#define TAG "refnic"
+#define TAG	 "refnic"
+#define MAX_DEVS 16 /* REFNIC_SYS_MAX_DEVS */
 
 struct args {
-	const char *socket;
+	const char *sockets[MAX_DEVS];
+	unsigned int ndevs;
 	const char *pidfile;
+	const char *uplink;
 	struct refnic_model_opts opts;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: facet-refnic --socket PATH [--functions N] [--mac XX:XX:XX:XX:XX:XX]\n"
-		"                    [--pidfile FILE]\n"
-		"Serve a refnic reference device over vfio-user at PATH until SIGINT/SIGTERM.\n"
-		"  --functions N  function slots, PF included (1..%d, default %d)\n"
-		"  --mac ADDR     default MAC of function 0 (function f gets ADDR + f)\n"
+		"usage: facet-refnic --socket PATH [--socket PATH ...] [--uplink SPEC]\n"
+		"                    [--functions N] [--mac XX:XX:XX:XX:XX:XX] [--pidfile FILE]\n"
+		"Serve refnic reference devices over vfio-user until SIGINT/SIGTERM.\n"
+		"  --socket PATH  serve a device at PATH; repeat for more devices (up to %d).\n"
+		"                 All devices of the process share one embedded switch, so\n"
+		"                 frames one sends reach the others (two ports wired together)\n"
+		"  --uplink SPEC  the switch's port to the outside: none (default),\n"
+		"                 af_packet:IFNAME, tap:NAME, udp:LADDR:LPORT,RADDR:RPORT\n"
+		"  --functions N  function slots per device, PF included (1..%d, default %d)\n"
+		"  --mac ADDR     default MAC of device 0's function 0 (function f gets ADDR + f;\n"
+		"                 device d starts at ADDR + d * 0x100, so every MAC differs)\n"
 		"  --pidfile FILE write the process id to FILE\n"
-		"SIGUSR1 toggles the link of function 0. FACET_LOG=refnic=info shows activity.\n",
-		REFNIC_MAX_FUNCS, REFNIC_MODEL_DEFAULT_FUNCS);
+		"SIGUSR1 toggles the link of function 0 of every device.\n"
+		"FACET_LOG=refnic=info shows activity.\n",
+		MAX_DEVS, REFNIC_MAX_FUNCS, REFNIC_MODEL_DEFAULT_FUNCS);
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])
@@ -60,6 +73,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
+		{ "uplink", required_argument, NULL, 'u' },
 		{ "functions", required_argument, NULL, 'n' },
 		{ "mac", required_argument, NULL, 'm' },
 		{ "pidfile", required_argument, NULL, 'p' },
@@ -70,10 +84,17 @@ static int parse_args(int argc, char **argv, struct args *a)
 	long n;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:n:m:p:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:u:n:m:p:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			a->socket = optarg;
+			if (a->ndevs == MAX_DEVS) {
+				fprintf(stderr, "facet-refnic: at most %d devices\n", MAX_DEVS);
+				return -EINVAL;
+			}
+			a->sockets[a->ndevs++] = optarg;
+			break;
+		case 'u':
+			a->uplink = optarg;
 			break;
 		case 'n':
 			n = strtol(optarg, &end, 0);
@@ -101,7 +122,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			return -EINVAL;
 		}
 	}
-	if (!a->socket || optind != argc) {
+	if (!a->ndevs || optind != argc) {
 		usage(stderr);
 		return -EINVAL;
 	}
@@ -119,8 +140,22 @@ static int write_pidfile(const char *path)
 	return 0;
 }
 
-/* Runs until SIGINT/SIGTERM; SIGUSR1 toggles function 0's link. */
-static void serve(struct refnic_model *m, const sigset_t *sigs)
+/* Device @d's MAC base: the base plus d in the fifth byte (carry kept in the low three). */
+static void dev_mac_base(const uint8_t base[6], unsigned int d, uint8_t out[6])
+{
+	static const uint8_t dflt[6] = { 0x02, 0xfa, 0xce, 0x00, 0x00, 0x00 };
+	const uint8_t *b = base[0] | base[1] | base[2] | base[3] | base[4] | base[5] ? base : dflt;
+	uint32_t nic = (uint32_t)b[3] << 16 | b[4] << 8 | b[5];
+
+	nic += d << 8;
+	memcpy(out, b, 3);
+	out[3] = (uint8_t)(nic >> 16);
+	out[4] = (uint8_t)(nic >> 8);
+	out[5] = (uint8_t)nic;
+}
+
+/* Runs until SIGINT/SIGTERM; SIGUSR1 toggles function 0's link of every device. */
+static void serve(struct refnic_model **m, unsigned int n, const sigset_t *sigs)
 {
 	bool link_up = true;
 	int sig;
@@ -131,15 +166,38 @@ static void serve(struct refnic_model *m, const sigset_t *sigs)
 		if (sig != SIGUSR1)
 			break;
 		link_up = !link_up;
-		refnic_model_set_link(m, 0, link_up);
+		for (unsigned int i = 0; i < n; i++)
+			refnic_model_set_link(m[i], 0, link_up);
 	}
 	facet_log(FACET_LOG_INFO, TAG, "signal %d: shutting down", sig);
 }
 
+static int start_devices(const struct args *a, struct refnic_system *sys, struct refnic_model **m)
+{
+	for (unsigned int i = 0; i < a->ndevs; i++) {
+		struct refnic_model_opts o = a->opts;
+		int rc;
+
+		o.system = sys;
+		dev_mac_base(a->opts.mac_base, i, o.mac_base);
+		rc = refnic_model_create(a->sockets[i], &o, &m[i]);
+		if (rc) {
+			fprintf(stderr, "facet-refnic: cannot serve on %s: %s\n", a->sockets[i],
+				strerror(-rc));
+			return rc;
+		}
+		printf("refnic: serving on %s\n", a->sockets[i]);
+	}
+	fflush(stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	struct refnic_system_opts so = { 0 };
+	struct refnic_model *m[MAX_DEVS] = { 0 };
+	struct refnic_system *sys;
 	struct args a = { 0 };
-	struct refnic_model *m;
 	sigset_t sigs;
 	int rc;
 
@@ -153,21 +211,22 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	rc = refnic_model_create(a.socket, &a.opts, &m);
+	so.uplink = a.uplink;
+	so.idle_us = a.opts.idle_us;
+	rc = refnic_system_create(&so, &sys);
 	if (rc) {
-		fprintf(stderr, "facet-refnic: cannot serve on %s: %s\n", a.socket, strerror(-rc));
+		fprintf(stderr, "facet-refnic: cannot start (uplink %s): %s\n",
+			a.uplink ? a.uplink : "none", strerror(-rc));
 		return 1;
 	}
-	if (a.pidfile && write_pidfile(a.pidfile)) {
-		refnic_model_destroy(m);
+	if (start_devices(&a, sys, m) || (a.pidfile && write_pidfile(a.pidfile))) {
+		refnic_system_destroy(sys); /* and the devices made so far */
 		return 1;
 	}
-	printf("refnic: serving on %s\n", a.socket);
-	fflush(stdout);
 
-	serve(m, &sigs);
+	serve(m, a.ndevs, &sigs);
 
-	refnic_model_destroy(m); /* removes the socket */
+	refnic_system_destroy(sys); /* every device, and its socket */
 	if (a.pidfile)
 		unlink(a.pidfile);
 	return 0;

@@ -29,7 +29,7 @@ static int dma_status(int rc)
 }
 
 /* Write min(data_len, size) bytes of @obj to the command's buffer. */
-static int cmd_write_data(struct refnic_dev *dev, const struct refnic_sqe *sqe, const void *obj,
+int refnic_cmd_write_data(struct refnic_dev *dev, const struct refnic_sqe *sqe, const void *obj,
 			  size_t size)
 {
 	size_t n = sqe->data_len < size ? sqe->data_len : size;
@@ -72,7 +72,7 @@ static int cmd_query_caps(struct refnic_dev *dev, struct refnic_func *fn,
 		return REFNIC_STATUS_INVALID_FIELD;
 	caps_fill(dev, &caps);
 	*result = sizeof(caps);
-	return cmd_write_data(dev, sqe, &caps, sizeof(caps));
+	return refnic_cmd_write_data(dev, sqe, &caps, sizeof(caps));
 }
 
 void refnic_stats_snapshot(struct refnic_dev *dev, struct refnic_stats *hdr,
@@ -110,7 +110,7 @@ static int cmd_query_stats(struct refnic_dev *dev, struct refnic_func *fn,
 		return REFNIC_STATUS_INTERNAL;
 	refnic_stats_snapshot(dev, buf, (struct refnic_func_stats *)(buf + 1), dev->num_funcs);
 	*result = size;
-	rc = cmd_write_data(dev, sqe, buf, size);
+	rc = refnic_cmd_write_data(dev, sqe, buf, size);
 	free(buf);
 	if (rc == REFNIC_STATUS_OK && (cmd->flags & REFNIC_STATS_F_CLEAR))
 		stats_clear(dev);
@@ -169,8 +169,12 @@ static const struct cmd_desc cmds[256] = {
 	[REFNIC_OP_RESET_FUNCTION] = { cmd_reset_function, false, false },
 	[REFNIC_OP_CREATE_QUEUE] = { cmd_create_queue, false, false },
 	[REFNIC_OP_DESTROY_QUEUE] = { cmd_destroy_queue, false, false },
+	[REFNIC_OP_QUERY_QUEUE_STATS] = { refnic_cmd_query_queue_stats, true, false },
 	[REFNIC_OP_SET_MAC] = { cmd_set_mac, false, false },
 	[REFNIC_OP_QUERY_MAC] = { cmd_query_mac, false, false },
+	[REFNIC_OP_SET_RX_MODE] = { refnic_cmd_set_rx_mode, false, false },
+	[REFNIC_OP_SET_MTU] = { refnic_cmd_set_mtu, false, false },
+	[REFNIC_OP_SET_RSS] = { refnic_cmd_set_rss, true, false },
 };
 
 /* SQE header: reserved fields, and the buffer fields the command does (not) use. */

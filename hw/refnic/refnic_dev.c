@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A refnic device: its BAR0 backing memory, the vfio-user server that
- * exposes it, the worker that runs it, device and function-level reset,
- * and the public model API (refnic_model.h).
+ * exposes it, device and function-level reset, and the public model API
+ * (refnic_model.h). The worker that runs it belongs to its system
+ * (refnic_sys.c), which it may share with other devices.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,12 +19,10 @@ struct refnic_model {
 
 static const uint8_t default_mac_base[6] = { 0x02, 0xfa, 0xce, 0x00, 0x00, 0x00 };
 
-#define DEFAULT_IDLE_US 2000u
-
 /* ---- reset ------------------------------------------------------------------ */
 
 /*
- * Device reset (docs/refnic.md §6.3), dev->lock held. The worker is between
+ * Device reset (docs/refnic.md §6.3), the system lock held. The worker is between
  * passes (it holds the lock for a whole pass) or in a DMA message round trip,
  * which the generation bump makes it abandon.
  */
@@ -59,9 +58,9 @@ static int bar0_cb(void *opaque, unsigned int index, uint64_t offset, void *buf,
 	struct refnic_dev *dev = opaque;
 	int rc;
 
-	pthread_mutex_lock(&dev->lock);
+	refnic_lock(dev);
 	rc = refnic_bar0_access(dev, offset, buf, len, write);
-	pthread_mutex_unlock(&dev->lock);
+	refnic_unlock(dev);
 	if (write)
 		refnic_worker_kick(dev);
 	return rc;
@@ -73,9 +72,9 @@ static int cfg_cb(void *opaque, unsigned int index, uint64_t offset, void *buf, 
 	struct refnic_dev *dev = opaque;
 	int rc;
 
-	pthread_mutex_lock(&dev->lock);
+	refnic_lock(dev);
 	rc = refnic_pci_access(dev, offset, buf, len, write);
-	pthread_mutex_unlock(&dev->lock);
+	refnic_unlock(dev);
 	if (write)
 		refnic_worker_kick(dev);
 	return rc;
@@ -86,9 +85,9 @@ static int reset_cb(void *opaque)
 	struct refnic_dev *dev = opaque;
 
 	RN_INFO("function-level reset");
-	pthread_mutex_lock(&dev->lock);
+	refnic_lock(dev);
 	refnic_dev_flr(dev);
-	pthread_mutex_unlock(&dev->lock);
+	refnic_unlock(dev);
 	refnic_worker_kick(dev);
 	return 0;
 }
@@ -115,10 +114,10 @@ static void client_gone_cb(void *opaque)
 	struct refnic_dev *dev = opaque;
 
 	RN_INFO("client gone: device reset");
-	pthread_mutex_lock(&dev->lock);
+	refnic_lock(dev);
 	refnic_dev_flr(dev);
 	refnic_pci_init(dev);
-	pthread_mutex_unlock(&dev->lock);
+	refnic_unlock(dev);
 	refnic_worker_kick(dev);
 }
 
@@ -174,8 +173,20 @@ static int opts_apply(struct refnic_dev *dev, const struct refnic_model_opts *o)
 		RN_ERR("MAC base must be a unicast address");
 		return -EINVAL;
 	}
-	dev->idle_us = o->idle_us ? o->idle_us : DEFAULT_IDLE_US;
 	return 0;
+}
+
+/* The system the device joins: the caller's, or one of its own. */
+static int sys_get(struct refnic_dev *dev, const struct refnic_model_opts *o)
+{
+	struct refnic_system_opts so = { .idle_us = o ? o->idle_us : 0 };
+
+	if (o && o->system) {
+		dev->sys = o->system;
+		return 0;
+	}
+	dev->own_sys = true;
+	return refnic_system_create(&so, &dev->sys);
 }
 
 /* BAR0: a power of two covering page 0 and every doorbell page, >= 16 KiB (§3). */
@@ -208,16 +219,18 @@ static int bar_mem_init(struct refnic_dev *dev)
 
 static void dev_free(struct refnic_dev *dev)
 {
-	refnic_worker_stop(dev);
+	if (dev->attached)
+		refnic_sys_detach(dev->sys, dev);
+	/* Detached: the worker no longer sees it; callbacks still may, under the lock. */
 	if (dev->srv)
 		facet_vfu_server_destroy(dev->srv);
-	refnic_worker_fini(dev);
 	refnic_funcs_fini(dev);
 	if (dev->bar_mem)
 		munmap(dev->bar_mem, dev->bar_mem_size);
 	if (dev->memfd >= 0)
 		close(dev->memfd);
-	pthread_mutex_destroy(&dev->lock);
+	if (dev->own_sys)
+		refnic_system_destroy(dev->sys);
 	free(dev->path);
 	free((struct refnic_model *)dev); /* dev is the model's first member */
 }
@@ -236,9 +249,10 @@ int refnic_model_create(const char *path, const struct refnic_model_opts *opts,
 	if (!m)
 		return -ENOMEM;
 	dev = &m->dev;
-	dev->memfd = dev->wake_fd = -1;
-	pthread_mutex_init(&dev->lock, NULL);
+	dev->memfd = -1;
 	rc = opts_apply(dev, opts);
+	if (!rc)
+		rc = sys_get(dev, opts);
 	if (rc)
 		goto fail;
 	dev->bar0_size = bar0_size(dev->num_funcs);
@@ -251,14 +265,13 @@ int refnic_model_create(const char *path, const struct refnic_model_opts *opts,
 	refnic_pci_init(dev);
 	refnic_regs_reset(dev);
 	refnic_regs_msix_reset(dev);
-	rc = refnic_worker_start(dev);
-	if (rc)
-		goto fail;
 	dev_desc(dev, &desc);
-	/* Hold the lock so no callback sees the device before dev->srv is set. */
-	pthread_mutex_lock(&dev->lock);
+	/* Hold the lock so neither a callback nor the worker sees it before dev->srv is set. */
+	refnic_lock(dev);
 	rc = facet_vfu_server_create(path, &desc, &dev->srv);
-	pthread_mutex_unlock(&dev->lock);
+	if (!rc)
+		rc = refnic_sys_attach(dev->sys, dev);
+	refnic_unlock(dev);
 	if (rc)
 		goto fail;
 	RN_INFO("device with %u functions (BAR0 %llu KiB) at %s", dev->num_funcs,
@@ -267,7 +280,8 @@ int refnic_model_create(const char *path, const struct refnic_model_opts *opts,
 	return 0;
 fail:
 	RN_ERR("cannot create a device at %s: %s", path, strerror(-rc));
-	dev->srv = NULL;
+	if (!dev->sys)
+		dev->own_sys = false;
 	dev_free(dev);
 	return rc;
 }
@@ -292,14 +306,14 @@ int refnic_model_set_link(struct refnic_model *m, unsigned int idx, bool up)
 
 	if (idx >= dev->num_funcs)
 		return -EINVAL;
-	pthread_mutex_lock(&dev->lock);
+	refnic_lock(dev);
 	fn = &dev->funcs[idx];
 	if (fn->link_up != up) {
 		fn->link_up = up;
 		fn->link_event = fn->active;
 		RN_INFO("function %u: link %s", idx, up ? "up" : "down");
 	}
-	pthread_mutex_unlock(&dev->lock);
+	refnic_unlock(dev);
 	refnic_worker_kick(dev);
 	return 0;
 }
@@ -307,37 +321,39 @@ int refnic_model_set_link(struct refnic_model *m, unsigned int idx, bool up)
 void refnic_model_get_stats(struct refnic_model *m, struct refnic_stats *hdr,
 			    struct refnic_func_stats *funcs, unsigned int n)
 {
-	pthread_mutex_lock(&m->dev.lock);
+	refnic_lock(&m->dev);
 	refnic_stats_snapshot(&m->dev, hdr, funcs, n);
-	pthread_mutex_unlock(&m->dev.lock);
+	refnic_unlock(&m->dev);
 }
 
 bool refnic_model_is_sleeping(struct refnic_model *m)
 {
-	return atomic_load(&m->dev.sleeping);
+	return refnic_system_is_sleeping(m->dev.sys);
 }
 
-void refnic_model_set_port_ops(struct refnic_model *m, const struct refnic_model_port_ops *ops,
-			       void *ctx)
-{
-	pthread_mutex_lock(&m->dev.lock);
-	m->dev.port_ops = ops;
-	m->dev.port_ctx = ctx;
-	pthread_mutex_unlock(&m->dev.lock);
-}
-
-/* Revision 1.0 has no receive queues: every frame is a drop. */
+/* A frame from outside the switch (tests, embedders), straight to the function's port. */
 int refnic_model_port_rx(struct refnic_model *m, unsigned int idx, const void *frame, size_t len)
 {
 	struct refnic_dev *dev = &m->dev;
+	struct refnic_frame f = {
+		.data = (uint8_t *)frame,
+		.len = (uint32_t)len,
+		.src = REFNIC_PORT_UPLINK,
+		.csum_flags = -1,
+	};
+	struct refnic_frame *fp = &f;
 	struct refnic_func *fn;
+	unsigned int n = 0;
 
-	if (idx >= dev->num_funcs)
+	if (idx >= dev->num_funcs || !frame || len == 0 || len > REFNIC_FRAME_MAX)
 		return -EINVAL;
-	pthread_mutex_lock(&dev->lock);
+	refnic_pkt_parse(f.data, f.len, &f.pkt);
+	refnic_lock(dev);
 	fn = refnic_func_get(dev, idx);
 	if (fn)
-		fn->stats.rx_drops++;
-	pthread_mutex_unlock(&dev->lock);
-	return fn ? -ENOBUFS : -EINVAL;
+		n = refnic_rx_deliver(dev, fn, &fp, 1);
+	refnic_unlock(dev);
+	if (!fn)
+		return -EINVAL;
+	return n ? 0 : -ENOBUFS;
 }

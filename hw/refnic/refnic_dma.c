@@ -7,7 +7,7 @@
  *
  * Fast path: translate under the server's DMA read lock and copy. Maps
  * without an fd go through DMA_READ/DMA_WRITE messages, which the server
- * thread answers; dev->lock is dropped meanwhile so that thread is never
+ * thread answers; the system lock is dropped meanwhile so that thread is never
  * stuck behind us on a trapped access, and a device reset in that window is
  * reported as -ECANCELED (the caller abandons its work).
  */
@@ -61,19 +61,19 @@ int refnic_dma_check(struct refnic_dev *dev, struct refnic_func *fn, uint64_t io
 	return rc == -ENOTSUP ? 0 : rc;
 }
 
-/* The message path, with dev->lock dropped around the round trip. */
+/* The message path, with the system lock dropped around the round trip. */
 static int dma_msg(struct refnic_dev *dev, struct facet_vfu_server *srv, uint64_t iova, void *buf,
 		   size_t len, bool write)
 {
 	uint64_t gen = dev->reset_gen;
 	int rc;
 
-	pthread_mutex_unlock(&dev->lock);
+	refnic_unlock(dev);
 	if (write)
 		rc = facet_vfu_server_dma_write(srv, iova, buf, len);
 	else
 		rc = facet_vfu_server_dma_read(srv, iova, buf, len);
-	pthread_mutex_lock(&dev->lock);
+	refnic_lock(dev);
 	if (dev->reset_gen != gen)
 		return -ECANCELED;
 	return rc;
@@ -145,6 +145,78 @@ int refnic_dma_write_entry(struct refnic_dev *dev, struct refnic_func *fn, uint6
 	memcpy(va, e, len - 1);
 	__atomic_store_n(va + len - 1, e[len - 1], __ATOMIC_RELEASE);
 	facet_vfu_server_dma_unlock(srv);
+	return 0;
+}
+
+/* ---- datapath ------------------------------------------------------------- */
+
+/*
+ * The datapath holds the device's DMA read lock for a burst and translates
+ * each descriptor and buffer under it: no lock and no syscall per frame. A
+ * map without an fd is served by messages with the system lock held (slow,
+ * correct: the client answers from its receiver thread).
+ */
+void refnic_dp_lock(struct refnic_dev *dev)
+{
+	facet_vfu_server_dma_lock(dev->srv);
+}
+
+void refnic_dp_unlock(struct refnic_dev *dev)
+{
+	facet_vfu_server_dma_unlock(dev->srv);
+}
+
+int refnic_dp_read(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova, void *buf,
+		   size_t len)
+{
+	struct facet_vfu_server *srv = dma_space(dev, fn);
+	void *va;
+	int rc;
+
+	if (len == 0 || iova + len < iova)
+		return -EFAULT;
+	rc = facet_vfu_server_dma_translate(srv, iova, len, FACET_VFU_DMA_READ, &va);
+	if (rc == -ENOTSUP)
+		return facet_vfu_server_dma_read(srv, iova, buf, len);
+	if (rc)
+		return rc;
+	memcpy(buf, va, len);
+	return 0;
+}
+
+int refnic_dp_write(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova, const void *buf,
+		    size_t len)
+{
+	struct facet_vfu_server *srv = dma_space(dev, fn);
+	void *va;
+	int rc;
+
+	if (len == 0 || iova + len < iova)
+		return -EFAULT;
+	rc = facet_vfu_server_dma_translate(srv, iova, len, FACET_VFU_DMA_WRITE, &va);
+	if (rc == -ENOTSUP)
+		return facet_vfu_server_dma_write(srv, iova, buf, len);
+	if (rc)
+		return rc;
+	memcpy(va, buf, len);
+	return 0;
+}
+
+/* A 32-bit store with release order: everything written before is visible first. */
+int refnic_dp_store32(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova, uint32_t v)
+{
+	struct facet_vfu_server *srv = dma_space(dev, fn);
+	void *va;
+	int rc;
+
+	if (iova & 3)
+		return -EFAULT;
+	rc = facet_vfu_server_dma_translate(srv, iova, sizeof(v), FACET_VFU_DMA_WRITE, &va);
+	if (rc == -ENOTSUP)
+		return facet_vfu_server_dma_write(srv, iova, &v, sizeof(v));
+	if (rc)
+		return rc;
+	__atomic_store_n((uint32_t *)va, v, __ATOMIC_RELEASE);
 	return 0;
 }
 

@@ -14,7 +14,8 @@
 static uint8_t eq_validate(struct refnic_dev *dev, struct refnic_func *fn,
 			   const struct refnic_cmd_create_queue *cmd)
 {
-	return cmd->cq_id ? REFNIC_STATUS_INVALID_FIELD : REFNIC_STATUS_OK;
+	return cmd->cq_id ? REFNIC_STATUS_INVALID_FIELD
+			  : REFNIC_STATUS_OK; /* status_iova: generic */
 }
 
 /* Write one entry, or drop it if the ring is full or unreachable. */
@@ -107,10 +108,32 @@ bool refnic_events_pending(struct refnic_dev *dev)
 {
 	if (!refnic_pci_bus_master(dev))
 		return false;
-	for (unsigned int f = 0; f < dev->num_funcs; f++)
-		if (dev->funcs[f].active && dev->funcs[f].link_event)
+	for (unsigned int f = 0; f < dev->num_funcs; f++) {
+		const struct refnic_func *fn = &dev->funcs[f];
+
+		if (fn->active && (fn->link_event || fn->qerr_pending))
 			return true;
+	}
 	return false;
+}
+
+/* QUEUE_ERROR for every queue of @fn that stopped since the last pass. */
+static int post_queue_errors(struct refnic_dev *dev, struct refnic_func *fn)
+{
+	fn->qerr_pending = false;
+	for (unsigned int i = 0; i < REFNIC_FUNC_MAX_QUEUES; i++) {
+		struct refnic_queue *q = &fn->queues[i];
+		int rc;
+
+		if (!q->used || !q->error_event)
+			continue;
+		q->error_event = false;
+		rc = refnic_event_post(dev, fn, REFNIC_EVENT_QUEUE_ERROR,
+				       REFNIC_QERR_EVENT_DATA(q->id, q->type, q->error));
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }
 
 /* Worker: post latched events (they wait while Bus Master Enable is clear). */
@@ -123,13 +146,20 @@ unsigned int refnic_events_poll(struct refnic_dev *dev)
 	for (unsigned int f = 0; f < dev->num_funcs; f++) {
 		struct refnic_func *fn = &dev->funcs[f];
 
-		if (!fn->active || !fn->link_event)
+		if (!fn->active)
 			continue;
-		fn->link_event = false;
-		if (refnic_event_post(dev, fn, REFNIC_EVENT_LINK_CHANGE,
-				      refnic_event_link_data(fn)) < 0)
-			break; /* reset: nothing left to post */
-		n++;
+		if (fn->link_event) {
+			fn->link_event = false;
+			if (refnic_event_post(dev, fn, REFNIC_EVENT_LINK_CHANGE,
+					      refnic_event_link_data(fn)) < 0)
+				break; /* reset: nothing left to post */
+			n++;
+		}
+		if (fn->qerr_pending) {
+			if (post_queue_errors(dev, fn) < 0)
+				break;
+			n++;
+		}
 	}
 	return n;
 }

@@ -36,6 +36,7 @@ int refnic_funcs_init(struct refnic_dev *dev)
 		fn->db = dev->bar_mem + REFNIC_DB_PAGE(i);
 		fn->link_up = true;
 		refnic_func_default_mac(dev, i, fn->mac);
+		refnic_eth_func_reset(fn);
 	}
 	return 0;
 }
@@ -56,7 +57,8 @@ struct refnic_func *refnic_func_get(struct refnic_dev *dev, unsigned int idx)
 /*
  * RESET_FUNCTION, and each function's share of a device reset: queues gone
  * (their rings no longer touched), default MAC, counters zero, pending
- * events dropped. The link is the cable's and stays.
+ * events dropped, Ethernet settings (MTU, RX mode, RSS) back to defaults.
+ * The link is the cable's and stays.
  */
 void refnic_func_reset(struct refnic_dev *dev, struct refnic_func *fn)
 {
@@ -64,6 +66,8 @@ void refnic_func_reset(struct refnic_dev *dev, struct refnic_func *fn)
 	refnic_func_default_mac(dev, fn->idx, fn->mac);
 	memset(&fn->stats, 0, sizeof(fn->stats));
 	fn->link_event = false;
+	fn->qerr_pending = false;
+	refnic_eth_func_reset(fn);
 }
 
 /*

@@ -87,7 +87,7 @@ extern "C" {
 #define REFNIC_REG_MSIX_PBA	    0xc00 /* MSI-X pending bit array: 64 bits */
 
 #define REFNIC_SIGNATURE 0x434e4652u /* bytes 'R' 'F' 'N' 'C' */
-#define REFNIC_VERSION	 0x00010000u /* 1.0 */
+#define REFNIC_VERSION	 0x00010001u /* 1.1 */
 
 /* DEV_CTRL */
 #define REFNIC_CTRL_ENABLE	 (1u << 0)  /* run the admin queue */
@@ -269,7 +269,8 @@ static_assert(offsetof(struct refnic_cqe, phase) == 15, "CQE phase is the last b
 enum refnic_event_type {
 	/* 0 reserved */
 	REFNIC_EVENT_LINK_CHANGE = 1, /* data: REFNIC_LINK_* */
-				      /* 2 reserved: queue error; 3 reserved: SF state change */
+	REFNIC_EVENT_QUEUE_ERROR = 2, /* rev 1.1; data: REFNIC_QERR_EVENT_* */
+				      /* 3 reserved: SF state change */
 };
 
 /* Event queue entry: 16 bytes; phase written last, as in the CQE. */
@@ -286,6 +287,13 @@ static_assert(sizeof(struct refnic_eqe) == 16, "refnic_eqe is 16 bytes");
 static_assert(offsetof(struct refnic_eqe, phase) == 15, "EQE phase is the last byte");
 
 #define REFNIC_EQE_F_OVERFLOW (1u << 0) /* events were lost before this one */
+
+/* QUEUE_ERROR data: which queue stopped and why (REFNIC_QERR_*). */
+#define REFNIC_QERR_EVENT_QID(d)  ((uint32_t)((d)&0xffffffffu))
+#define REFNIC_QERR_EVENT_TYPE(d) ((uint8_t)((d) >> 32)) /* REFNIC_QT_TX or REFNIC_QT_RX */
+#define REFNIC_QERR_EVENT_CODE(d) ((uint8_t)((d) >> 40)) /* REFNIC_QERR_* */
+#define REFNIC_QERR_EVENT_DATA(qid, type, code)                                                    \
+	((uint64_t)(qid) | (uint64_t)(type) << 32 | (uint64_t)(code) << 40)
 
 #define REFNIC_LINK_UP	     (1ull << 0)
 #define REFNIC_LINK_SPEED(d) ((uint32_t)((d) >> 32)) /* Mb/s */
@@ -333,7 +341,7 @@ struct refnic_func_stats {
 	uint64_t admin_errors; /* ... completed with status != OK */
 	uint64_t events_posted;
 	uint64_t events_dropped; /* event queue full or faulted */
-	uint64_t rx_packets;	 /* reserved for the datapath: 0 now */
+	uint64_t rx_packets;	 /* rev 1.1: the function's Ethernet port (docs §15.9) */
 	uint64_t rx_bytes;
 	uint64_t tx_packets;
 	uint64_t tx_bytes;

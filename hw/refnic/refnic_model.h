@@ -24,6 +24,30 @@ extern "C" {
 #endif
 
 struct refnic_model;
+struct refnic_system;
+
+/*
+ * A system: the devices one process serves, one embedded switch joining
+ * the Ethernet ports of all their functions and the uplink, and one worker
+ * thread that runs them all. Frames one device sends reach the others
+ * through the switch, so two devices in one system are two ports wired
+ * together (docs/refnic.md §14, §15.8).
+ */
+struct refnic_system_opts {
+	/** Uplink spec (refnic_uplink.h): NULL or "none" for no uplink. */
+	const char *uplink;
+	/** Microseconds without work before the worker sleeps (0: 2000). */
+	unsigned int idle_us;
+};
+
+/** Create a system (no devices yet) and start its worker. 0, -EINVAL, -ENOMEM, uplink errors. */
+int refnic_system_create(const struct refnic_system_opts *opts, struct refnic_system **out);
+
+/** Destroy the devices still in @sys, stop the worker, close the uplink, free. NULL: no-op. */
+void refnic_system_destroy(struct refnic_system *sys);
+
+/** True while the system's worker is asleep. */
+bool refnic_system_is_sleeping(struct refnic_system *sys);
 
 /** Options for refnic_model_create(); zeroed (or NULL) means defaults. */
 struct refnic_model_opts {
@@ -31,8 +55,10 @@ struct refnic_model_opts {
 	unsigned int num_funcs;
 	/** Default MAC of function 0; function f gets base + f (all zero: 02:fa:ce:00:00:00). */
 	uint8_t mac_base[6];
-	/** Microseconds without work before the worker sleeps (0: 2000). */
+	/** Microseconds without work before the worker sleeps (0: 2000); own system only. */
 	unsigned int idle_us;
+	/** The system to join; NULL: one of its own (no uplink), destroyed with the device. */
+	struct refnic_system *system;
 };
 
 /** Default number of function slots. */
@@ -66,31 +92,16 @@ int refnic_model_set_link(struct refnic_model *m, unsigned int fn, bool up);
 void refnic_model_get_stats(struct refnic_model *m, struct refnic_stats *hdr,
 			    struct refnic_func_stats *funcs, unsigned int n);
 
-/** True while the worker is asleep (published SLEEPING, blocked on a wake-up). */
+/** True while the device's worker is asleep (published SLEEPING, blocked on a wake-up). */
 bool refnic_model_is_sleeping(struct refnic_model *m);
 
 /* ---- datapath hooks ------------------------------------------------------- */
 
-/*
- * Each function has one Ethernet port on the device's embedded switch. The
- * switch and uplink (AF_PACKET, TAP, UDP) attach here: frames a function
- * transmits are handed to port_ops->tx(); frames for a function are given to
- * refnic_model_port_rx(). Revision 1.0 has no TX/RX queues, so tx() is not
- * called yet and received frames are counted as rx_drops.
- */
-struct refnic_model_port_ops {
-	/** A frame function @fn transmitted. Called from a model thread; must not block. */
-	void (*tx)(void *ctx, unsigned int fn, const void *frame, size_t len);
-};
-
-/** Attach (or, with NULL, detach) the switch side of the function ports. */
-void refnic_model_set_port_ops(struct refnic_model *m, const struct refnic_model_port_ops *ops,
-			       void *ctx);
-
 /**
- * Offer @frame to function @fn's receive path. Returns 0 if the device took
- * it, -ENOBUFS if it was dropped (counted in rx_drops), -EINVAL for a bad
- * function.
+ * Offer @frame to function @fn's receive path, as if the switch delivered
+ * it (RX mode, MTU and RSS apply). Returns 0 if a receive queue took it,
+ * -ENOBUFS if it was dropped (counted in rx_drops), -EINVAL for a bad
+ * function or length.
  */
 int refnic_model_port_rx(struct refnic_model *m, unsigned int fn, const void *frame, size_t len);
 

@@ -13,13 +13,23 @@
  *   refnic_queue.c   generic queue objects and the queue-type table
  *   refnic_event.c   the EVENT queue type, event posting, link changes
  *   refnic_worker.c  the worker thread: poll, back off, sleep, wake
+ *   refnic_sys.c     a system: the devices of one process, their switch, worker, uplink
+ *   refnic_tx.c      the TX queue type: descriptors to frames
+ *   refnic_rx.c      the RX queue type: steering (RSS), frames to posted buffers
+ *   refnic_switch.c  the embedded switch: function ports and the uplink
+ *   refnic_eth.c     Ethernet commands: RX mode, MTU, RSS, queue statistics
+ *   refnic_pkt.c     frame parsing, checksums, the Toeplitz hash
  *
- * Locking: dev->lock (a mutex) protects all device state. The worker holds it
- * for a whole poll pass; trapped accesses (server thread) and the public API
- * take it per call. It is taken before the server's DMA lock, never after.
- * The DMA message path (maps without an fd) drops it while it waits for the
- * client (refnic_dma.c); a device reset in that window bumps dev->reset_gen
- * and the interrupted work is abandoned (-ECANCELED).
+ * Locking: one mutex per system, sys->lock (refnic_lock()), protects the
+ * state of every device in it: the switch moves frames from one device's
+ * queues to another's, so they share it. The worker holds it for a whole
+ * poll pass; trapped accesses (server threads) and the public API take it
+ * per call. It is taken before a server's DMA lock, never after, and the
+ * datapath holds at most one device's DMA lock at a time. The DMA message
+ * path of the admin queue (maps without an fd) drops it while it waits for
+ * the client (refnic_dma.c); a device reset in that window bumps
+ * dev->reset_gen and the interrupted work is abandoned (-ECANCELED). The
+ * datapath never drops it.
  */
 #ifndef REFNIC_PRIV_H
 #define REFNIC_PRIV_H
@@ -33,6 +43,7 @@
 #include "facet_vfu_server.h"
 #include "refnic_hw.h"
 #include "refnic_model.h"
+#include "refnic_uplink.h"
 
 #define REFNIC_TAG "refnic"
 
@@ -45,8 +56,22 @@
 #define REFNIC_FUNC_MAX_QUEUES 64 /* per function, all types */
 #define REFNIC_MAX_DATA_LEN    65536u
 #define REFNIC_LINK_SPEED_MBPS 100000u
-#define REFNIC_MAX_MTU	       9216u
 #define REFNIC_ADMIN_BUDGET    32 /* commands per poll pass */
+
+/* Ethernet (docs/refnic.md §15). */
+#define REFNIC_MIN_MTU	      68u
+#define REFNIC_MAX_MTU	      9000u
+#define REFNIC_DEFAULT_MTU    1500u
+#define REFNIC_ETH_HLEN	      14u
+#define REFNIC_ETH_OVERHEAD   18u /* header and one VLAN tag: frame <= MTU + 18 */
+#define REFNIC_FRAME_MIN      60u /* shorter TX frames are padded, as a MAC does */
+#define REFNIC_FRAME_MAX      REFNIC_UPLINK_FRAME_MAX
+#define REFNIC_ETH_MAX_QUEUES 16 /* TX queues per function, and RX queues */
+#define REFNIC_ETH_LOG_MIN    6
+#define REFNIC_ETH_LOG_MAX    12
+#define REFNIC_RX_BUF_MIN     64u
+#define REFNIC_BURST	      32 /* frames per TX queue visit, per uplink read */
+#define REFNIC_SYS_MAX_DEVS   16
 
 struct refnic_dev;
 struct refnic_func;
@@ -66,6 +91,13 @@ struct refnic_queue {
 	uint8_t phase;
 	bool overflow; /* EQ: set OVERFLOW on the next entry written */
 	void *priv;    /* type-specific state (datapath types) */
+	/* TX/RX (refnic_tx.c, refnic_rx.c) */
+	uint64_t status_iova;
+	uint32_t ci;	  /* device's consumer index */
+	uint8_t error;	  /* REFNIC_QERR_*: nonzero, the queue has stopped */
+	bool error_event; /* a QUEUE_ERROR waits to be posted */
+	bool dirty;	  /* RX: descriptors written back, status.head not yet */
+	struct refnic_queue_stats stats;
 };
 
 /*
@@ -80,6 +112,7 @@ struct refnic_qtype_ops {
 	uint8_t log_min, log_max;
 	uint16_t entry_size;
 	uint32_t ring_access; /* FACET_VFU_DMA_* the device needs on the ring */
+	bool status_line;     /* has a queue status line (status_iova) */
 	/** Type-specific payload checks: REFNIC_STATUS_OK or an error status. */
 	uint8_t (*validate)(struct refnic_dev *dev, struct refnic_func *fn,
 			    const struct refnic_cmd_create_queue *cmd);
@@ -105,10 +138,72 @@ struct refnic_func {
 	unsigned int nq_total;
 	unsigned int nq_type[REFNIC_QT_NUM];
 	struct refnic_queue queues[REFNIC_FUNC_MAX_QUEUES];
+	/* Ethernet port (refnic_eth.c) */
+	uint16_t mtu;
+	uint32_t rx_mode;  /* REFNIC_RXMODE_* */
+	bool rss_set;	   /* SET_RSS happened: steer by rss, else the lowest RX queue */
+	bool qerr_pending; /* some queue has error_event set */
+	struct refnic_rss_config rss;
+};
+
+/* What refnic_pkt_parse() found in a frame. */
+struct refnic_pkt {
+	uint16_t flags;	  /* REFNIC_RXD_IPV4/IPV6/TCP/UDP */
+	uint8_t l3;	  /* 4, 6, or 0: not IP */
+	uint8_t l4_proto; /* 6 TCP, 17 UDP, or 0: no L4 header the device trusts */
+	uint16_t l3_off, l4_off;
+	uint16_t l4_len; /* from the IP header */
+};
+
+/* A frame in the switch: in the system's burst buffers, or the caller's. */
+struct refnic_frame {
+	uint8_t *data;
+	uint32_t len;
+	int src;		  /* ingress port: REFNIC_PORT(dev, fn) or REFNIC_PORT_UPLINK */
+	int dst;		  /* REFNIC_PORT(...), or REFNIC_PORT_UPLINK/FLOOD/DROP */
+	unsigned int reached;	  /* ports that took it */
+	struct refnic_func *txfn; /* sender (NULL: from the uplink), for tx_drops */
+	struct refnic_queue *txq; /* sender's TX queue */
+	struct refnic_pkt pkt;
+	int16_t csum_flags; /* RX L4_CSUM_OK/BAD, -1 until computed */
+};
+
+#define REFNIC_PORT(devidx, fnidx) ((int)((devidx)*REFNIC_MAX_FUNCS + (fnidx)))
+#define REFNIC_PORT_DROP	   (-1)
+#define REFNIC_PORT_UPLINK	   (-2)
+#define REFNIC_PORT_FLOOD	   (-3)
+
+/*
+ * A system: the devices one process serves, the embedded switch that joins
+ * their functions' ports (and the uplink), and the one worker that runs
+ * them all (docs/refnic.md §14).
+ */
+struct refnic_system {
+	pthread_mutex_t lock; /* every device's state; see the top of this file */
+	pthread_mutex_t ctl;  /* attach/detach against each other */
+	struct refnic_dev *devs[REFNIC_SYS_MAX_DEVS];
+	unsigned int ndevs;
+
+	/* worker (refnic_worker.c) */
+	pthread_t worker;
+	bool worker_started;
+	int wake_fd; /* eventfd: latched wake-ups */
+	atomic_bool stop;
+	atomic_bool sleeping;
+	unsigned int idle_us;
+
+	/* switch (refnic_switch.c): one burst in flight at a time, the worker's */
+	struct refnic_uplink *uplink;
+	uint8_t *frame_mem; /* REFNIC_BURST buffers of REFNIC_FRAME_MAX bytes */
+	struct refnic_frame frames[REFNIC_BURST];
+	uint8_t *ubufs[REFNIC_BURST];
+	uint32_t ulens[REFNIC_BURST];
 };
 
 struct refnic_dev {
-	pthread_mutex_t lock;
+	struct refnic_system *sys;
+	bool own_sys; /* created with the device: destroyed with it */
+	bool attached;
 	struct facet_vfu_server *srv;
 	char *path;
 	unsigned int num_funcs;
@@ -139,19 +234,17 @@ struct refnic_dev {
 
 	struct refnic_func *funcs;
 	struct refnic_stats stats;
-
-	/* worker (refnic_worker.c) */
-	pthread_t worker;
-	bool worker_started;
-	int wake_fd; /* eventfd: latched wake-ups */
-	atomic_bool stop;
-	atomic_bool sleeping;
-	unsigned int idle_us;
-
-	/* datapath hooks */
-	const struct refnic_model_port_ops *port_ops;
-	void *port_ctx;
 };
+
+static inline void refnic_lock(struct refnic_dev *dev)
+{
+	pthread_mutex_lock(&dev->sys->lock);
+}
+
+static inline void refnic_unlock(struct refnic_dev *dev)
+{
+	pthread_mutex_unlock(&dev->sys->lock);
+}
 
 /* refnic_dev.c */
 void refnic_dev_reset(struct refnic_dev *dev); /* device reset, dev->lock held */
@@ -187,6 +280,18 @@ int refnic_dma_write(struct refnic_dev *dev, struct refnic_func *fn, uint64_t io
 int refnic_dma_write_entry(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova,
 			   const void *entry, size_t len);
 void refnic_irq_raise(struct refnic_dev *dev, unsigned int vector);
+/*
+ * Datapath DMA, between refnic_dp_lock() and refnic_dp_unlock() (one burst):
+ * translate and copy, no lock or syscall per access (maps without an fd
+ * fall back to messages). 0 or -EFAULT/-EACCES/-EIO.
+ */
+void refnic_dp_lock(struct refnic_dev *dev);
+void refnic_dp_unlock(struct refnic_dev *dev);
+int refnic_dp_read(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova, void *buf,
+		   size_t len);
+int refnic_dp_write(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova, const void *buf,
+		    size_t len);
+int refnic_dp_store32(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova, uint32_t v);
 
 /* refnic_admin.c */
 void refnic_admin_enable(struct refnic_dev *dev);
@@ -200,6 +305,10 @@ unsigned int refnic_admin_poll(struct refnic_dev *dev);
  */
 int refnic_cmd_exec(struct refnic_dev *dev, const struct refnic_sqe *sqe, struct refnic_cqe *cqe,
 		    struct refnic_func **fn);
+
+/* Write min(data_len, size) bytes of @obj to the command's buffer: a status or -ECANCELED. */
+int refnic_cmd_write_data(struct refnic_dev *dev, const struct refnic_sqe *sqe, const void *obj,
+			  size_t size);
 
 void refnic_stats_snapshot(struct refnic_dev *dev, struct refnic_stats *hdr,
 			   struct refnic_func_stats *funcs, unsigned int n);
@@ -216,6 +325,50 @@ int refnic_queue_destroy(struct refnic_dev *dev, struct refnic_func *fn,
 void refnic_queues_destroy_all(struct refnic_dev *dev, struct refnic_func *fn);
 unsigned int refnic_queues_poll(struct refnic_dev *dev);
 bool refnic_queues_have_work(struct refnic_dev *dev);
+struct refnic_queue *refnic_queue_get(struct refnic_func *fn, uint8_t type, uint32_t id);
+/* TX/RX: stop @q with REFNIC_QERR_* @code; inside refnic_dp_lock(). */
+void refnic_queue_fail(struct refnic_dev *dev, struct refnic_func *fn, struct refnic_queue *q,
+		       uint8_t code);
+/* TX/RX: publish status.head = q->ci (release), then the interrupt; inside refnic_dp_lock(). */
+void refnic_queue_publish(struct refnic_dev *dev, struct refnic_func *fn, struct refnic_queue *q);
+uint8_t refnic_dpq_validate(struct refnic_dev *dev, struct refnic_func *fn,
+			    const struct refnic_cmd_create_queue *cmd);
+int refnic_dpq_start(struct refnic_dev *dev, struct refnic_func *fn, struct refnic_queue *q);
+
+/* refnic_tx.c, refnic_rx.c */
+extern const struct refnic_qtype_ops refnic_qtype_tx;
+extern const struct refnic_qtype_ops refnic_qtype_rx;
+/* Receive @n frames on function @fn: steer, copy, write back; returns frames taken. */
+unsigned int refnic_rx_deliver(struct refnic_dev *dev, struct refnic_func *fn,
+			       struct refnic_frame *const *frames, unsigned int n);
+
+/* refnic_switch.c */
+int refnic_switch_init(struct refnic_system *sys, const char *uplink);
+void refnic_switch_fini(struct refnic_system *sys);
+/* Switch @n frames (src, txfn, txq set) to their ports; dev->sys->lock held. */
+void refnic_switch_forward(struct refnic_system *sys, struct refnic_frame *frames, unsigned int n);
+unsigned int refnic_switch_poll_uplink(struct refnic_system *sys);
+int refnic_switch_port(const struct refnic_dev *dev, const struct refnic_func *fn);
+
+/* refnic_eth.c */
+void refnic_eth_func_reset(struct refnic_func *fn);
+int refnic_cmd_set_rx_mode(struct refnic_dev *dev, struct refnic_func *fn,
+			   const struct refnic_sqe *sqe, uint64_t *result);
+int refnic_cmd_set_mtu(struct refnic_dev *dev, struct refnic_func *fn, const struct refnic_sqe *sqe,
+		       uint64_t *result);
+int refnic_cmd_set_rss(struct refnic_dev *dev, struct refnic_func *fn, const struct refnic_sqe *sqe,
+		       uint64_t *result);
+int refnic_cmd_query_queue_stats(struct refnic_dev *dev, struct refnic_func *fn,
+				 const struct refnic_sqe *sqe, uint64_t *result);
+
+/* refnic_pkt.c */
+void refnic_pkt_parse(const uint8_t *frame, uint32_t len, struct refnic_pkt *p);
+void refnic_pkt_csum_fill(uint8_t *frame, const struct refnic_pkt *p);
+uint16_t refnic_pkt_csum_flags(const uint8_t *frame, const struct refnic_pkt *p);
+uint32_t refnic_toeplitz(const uint8_t key[REFNIC_RSS_KEY_SIZE], const uint8_t *in,
+			 unsigned int len);
+bool refnic_pkt_rss(const uint8_t *frame, const struct refnic_pkt *p,
+		    const struct refnic_rss_config *rss, uint32_t *hash);
 
 /* refnic_event.c */
 extern const struct refnic_qtype_ops refnic_qtype_event;
@@ -225,10 +378,18 @@ unsigned int refnic_events_poll(struct refnic_dev *dev);
 bool refnic_events_pending(struct refnic_dev *dev);
 
 /* refnic_worker.c */
-int refnic_worker_start(struct refnic_dev *dev);
-void refnic_worker_stop(struct refnic_dev *dev);
-void refnic_worker_fini(struct refnic_dev *dev);
-void refnic_worker_kick(struct refnic_dev *dev);
+int refnic_worker_start(struct refnic_system *sys);
+void refnic_worker_stop(struct refnic_system *sys);
+void refnic_worker_fini(struct refnic_system *sys);
+void refnic_sys_kick(struct refnic_system *sys);
+static inline void refnic_worker_kick(struct refnic_dev *dev)
+{
+	refnic_sys_kick(dev->sys);
+}
+
+/* refnic_sys.c */
+int refnic_sys_attach(struct refnic_system *sys, struct refnic_dev *dev); /* sys->lock held */
+void refnic_sys_detach(struct refnic_system *sys, struct refnic_dev *dev);
 
 /* Helpers. */
 static inline bool refnic_is_zero(const void *p, size_t len)

@@ -3,8 +3,8 @@
  * Queues (docs/refnic.md §10.5, §10.6): one generic object for every queue
  * type, created and destroyed by the admin queue. What all types share is
  * checked here; each type (struct refnic_qtype_ops) adds its own checks and
- * its ring work. Revision 1.0 has the EVENT type; the datapath adds TX, RX
- * and CQ by filling their slots in qtypes[].
+ * its ring work: EVENT (refnic_event.c), TX (refnic_tx.c), RX (refnic_rx.c).
+ * TX and RX share their status line and error handling, here.
  */
 #include <errno.h>
 #include <string.h>
@@ -13,6 +13,8 @@
 
 static const struct refnic_qtype_ops *const qtypes[REFNIC_QT_NUM] = {
 	[REFNIC_QT_EVENT] = &refnic_qtype_event,
+	[REFNIC_QT_TX] = &refnic_qtype_tx,
+	[REFNIC_QT_RX] = &refnic_qtype_rx,
 };
 
 const struct refnic_qtype_ops *refnic_qtype(unsigned int type)
@@ -62,6 +64,10 @@ static bool create_fields_ok(const struct refnic_qtype_ops *ops,
 	}
 	if (!cmd->ring_iova || (cmd->ring_iova & (REFNIC_RING_ALIGN - 1)))
 		return false;
+	if (!ops->status_line && cmd->status_iova)
+		return false;
+	if (ops->status_line && (!cmd->status_iova || (cmd->status_iova & (REFNIC_RING_ALIGN - 1))))
+		return false;
 	return refnic_is_zero(cmd->rsvd, sizeof(cmd->rsvd));
 }
 
@@ -96,6 +102,7 @@ static void queue_init(struct refnic_func *fn, struct refnic_queue *q,
 	q->cq_id = cmd->cq_id;
 	q->id = (uint32_t)(q - fn->queues);
 	q->ring_iova = cmd->ring_iova;
+	q->status_iova = cmd->status_iova;
 	q->phase = 1;
 	fn->nq_type[q->type]++;
 	fn->nq_total++;
@@ -122,6 +129,9 @@ int refnic_queue_create(struct refnic_dev *dev, struct refnic_func *fn,
 		return REFNIC_STATUS_NO_RESOURCES;
 	rc = refnic_dma_check(dev, fn, cmd->ring_iova, (size_t)ops->entry_size << cmd->log_size,
 			      ops->ring_access);
+	if (!rc && ops->status_line)
+		rc = refnic_dma_check(dev, fn, cmd->status_iova, sizeof(struct refnic_queue_status),
+				      FACET_VFU_DMA_WRITE);
 	if (rc)
 		return rc == -ECANCELED ? rc : REFNIC_STATUS_DMA_FAULT;
 	/* Counted before start(): a reset inside it must find and release it. */
@@ -199,4 +209,72 @@ bool refnic_queues_have_work(struct refnic_dev *dev)
 		}
 	}
 	return false;
+}
+
+struct refnic_queue *refnic_queue_get(struct refnic_func *fn, uint8_t type, uint32_t id)
+{
+	struct refnic_queue *q;
+
+	if (id >= REFNIC_FUNC_MAX_QUEUES)
+		return NULL;
+	q = &fn->queues[id];
+	return q->used && q->type == type ? q : NULL;
+}
+
+/* ---- TX/RX: what the datapath queue types share ------------------------------- */
+
+uint8_t refnic_dpq_validate(struct refnic_dev *dev, struct refnic_func *fn,
+			    const struct refnic_cmd_create_queue *cmd)
+{
+	return cmd->cq_id ? REFNIC_STATUS_INVALID_FIELD : REFNIC_STATUS_OK;
+}
+
+/* The status line starts as head 0, error 0: the device writes all of it once. */
+int refnic_dpq_start(struct refnic_dev *dev, struct refnic_func *fn, struct refnic_queue *q)
+{
+	static const struct refnic_queue_status zero;
+	int rc = refnic_dma_write(dev, fn, q->status_iova, &zero, sizeof(zero));
+
+	return rc == -ECANCELED ? rc : rc ? -EIO : 0;
+}
+
+void refnic_queue_publish(struct refnic_dev *dev, struct refnic_func *fn, struct refnic_queue *q)
+{
+	q->dirty = false;
+	if (refnic_dp_store32(dev, fn, q->status_iova + offsetof(struct refnic_queue_status, head),
+			      q->ci)) {
+		refnic_queue_fail(dev, fn, q, REFNIC_QERR_RING_DMA);
+		return;
+	}
+	if (q->flags & REFNIC_QF_IRQ_EN)
+		refnic_irq_raise(dev, q->msix_vector);
+}
+
+/*
+ * A queue error (docs/refnic.md §15.6): the queue stops where it is,
+ * status.error tells the driver (head already says how far it got), and the
+ * worker posts a QUEUE_ERROR event on its next pass (event DMA may drop the
+ * lock, which the datapath must not).
+ */
+void refnic_queue_fail(struct refnic_dev *dev, struct refnic_func *fn, struct refnic_queue *q,
+		       uint8_t code)
+{
+	if (q->error)
+		return;
+	/* Written-back descriptors first: a driver that sees error sees the final head. */
+	if (q->dirty) {
+		q->dirty = false;
+		refnic_dp_store32(dev, fn,
+				  q->status_iova + offsetof(struct refnic_queue_status, head),
+				  q->ci);
+	}
+	q->error = code;
+	q->stats.errors++;
+	q->error_event = true;
+	fn->qerr_pending = true;
+	RN_WARN("function %u: %s queue %u stopped: error %u (ci %u)", fn->idx,
+		refnic_qtype(q->type)->name, q->id, code, q->ci);
+	/* Best effort: a status line that is gone is the reason itself. */
+	refnic_dp_store32(dev, fn, q->status_iova + offsetof(struct refnic_queue_status, error),
+			  code);
 }

@@ -53,4 +53,24 @@ int refnic_uplink_poll_fd(const struct refnic_uplink *u);
 /** Backend name ("af_packet", "tap", "udp") for logs and stats. */
 const char *refnic_uplink_name(const struct refnic_uplink *u);
 
+/**
+ * Counters of one uplink, for the switch's statistics. They include the
+ * frames a backend drops itself, which the burst return values do not
+ * show: tx_burst counts a frame the kernel refused (longer than the
+ * interface's MTU, link down) as handed over, so one bad frame does not
+ * make the caller drop the rest of its burst.
+ */
+struct refnic_uplink_stats {
+	uint64_t rx_frames;
+	uint64_t rx_bytes;
+	uint64_t rx_dropped;	    /* longer than FRAME_MAX or shorter than 14 bytes */
+	uint64_t rx_csum_completed; /* af_packet: partial checksums completed (see .c) */
+	uint64_t tx_frames;
+	uint64_t tx_bytes;
+	uint64_t tx_errors; /* bad length, or refused by the kernel */
+};
+
+/** Copy @u's counters into @st (all zero for a NULL uplink). */
+void refnic_uplink_get_stats(const struct refnic_uplink *u, struct refnic_uplink_stats *st);
+
 #endif /* REFNIC_UPLINK_H */

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The worker thread: the device's engine. It polls the doorbell pages (plain
- * memory the driver stores to) while there is work, backs off when there is
- * none, and finally sleeps on an eventfd until something wakes it, so an
- * idle device costs no CPU. docs/refnic.md §7 is the protocol, and the
+ * The worker thread: the engine of every device in a system. It polls the
+ * doorbell pages (plain memory the drivers store to) and the uplink while
+ * there is work, backs off when there is none, and finally sleeps on an
+ * eventfd (and the uplink's fd) until something wakes it, so an idle model
+ * costs no CPU. docs/refnic.md §7 is the protocol, and the
  * reason for the order of the steps in worker_sleep().
  */
 #include <errno.h>
@@ -43,23 +44,45 @@ static void nap(unsigned int us)
 	nanosleep(&ts, NULL);
 }
 
-/* One pass over everything the device serves; dev->lock held. */
-static unsigned int worker_poll(struct refnic_dev *dev)
+/* One pass over everything the devices serve; sys->lock held. */
+static unsigned int worker_poll(struct refnic_system *sys)
 {
-	return refnic_admin_poll(dev) + refnic_events_poll(dev) + refnic_queues_poll(dev);
+	unsigned int n = 0;
+
+	/* ndevs is read every time: the admin path may drop the lock, and a device may join. */
+	for (unsigned int i = 0; i < sys->ndevs; i++)
+		n += refnic_admin_poll(sys->devs[i]) + refnic_events_poll(sys->devs[i]);
+	for (unsigned int i = 0; i < sys->ndevs; i++)
+		n += refnic_queues_poll(sys->devs[i]);
+	return n + refnic_switch_poll_uplink(sys);
 }
 
-static bool worker_has_work(struct refnic_dev *dev)
+static bool worker_has_work(struct refnic_system *sys)
 {
-	return refnic_admin_has_work(dev) || refnic_events_pending(dev) ||
-	       refnic_queues_have_work(dev);
+	for (unsigned int i = 0; i < sys->ndevs; i++) {
+		struct refnic_dev *dev = sys->devs[i];
+
+		if (refnic_admin_has_work(dev) || refnic_events_pending(dev) ||
+		    refnic_queues_have_work(dev))
+			return true;
+	}
+	return false;
 }
 
-static void wake_drain(struct refnic_dev *dev)
+static void set_sleeping(struct refnic_system *sys, bool sleeping)
+{
+	for (unsigned int i = 0; i < sys->ndevs; i++) {
+		refnic_funcs_set_sleeping(sys->devs[i], sleeping);
+		if (!sleeping)
+			sys->devs[i]->stats.wakeups++;
+	}
+}
+
+static void wake_drain(struct refnic_system *sys)
 {
 	uint64_t v;
 
-	while (read(dev->wake_fd, &v, sizeof(v)) < 0 && errno == EINTR)
+	while (read(sys->wake_fd, &v, sizeof(v)) < 0 && errno == EINTR)
 		;
 }
 
@@ -69,49 +92,59 @@ static void wake_drain(struct refnic_dev *dev)
  * re-check, and a driver that read SLEEPING = 1 writes KICK, which the
  * eventfd latches even if it lands before poll() (§7). Wake-ups latched
  * before the flag went up are drained first: the re-check covers them.
+ * Frames arriving on the uplink wake it through the uplink's fd.
  */
-static void worker_sleep(struct refnic_dev *dev)
+static void worker_sleep(struct refnic_system *sys)
 {
-	struct pollfd pfd = { .fd = dev->wake_fd, .events = POLLIN };
+	struct pollfd pfd[2] = { { .fd = sys->wake_fd, .events = POLLIN } };
+	nfds_t nfds = 1;
 	bool work;
 
-	wake_drain(dev);
-	pthread_mutex_lock(&dev->lock);
-	refnic_funcs_set_sleeping(dev, true);
-	pthread_mutex_unlock(&dev->lock);
+	if (sys->uplink) {
+		pfd[1].fd = refnic_uplink_poll_fd(sys->uplink);
+		pfd[1].events = POLLIN;
+		nfds = pfd[1].fd >= 0 ? 2 : 1;
+	}
+	wake_drain(sys);
+	pthread_mutex_lock(&sys->lock);
+	for (unsigned int i = 0; i < sys->ndevs; i++)
+		refnic_funcs_set_sleeping(sys->devs[i], true);
+	pthread_mutex_unlock(&sys->lock);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 
-	pthread_mutex_lock(&dev->lock);
-	work = worker_has_work(dev);
-	pthread_mutex_unlock(&dev->lock);
-	if (!work && !atomic_load(&dev->stop)) {
-		atomic_store(&dev->sleeping, true);
-		while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+	pthread_mutex_lock(&sys->lock);
+	work = worker_has_work(sys);
+	pthread_mutex_unlock(&sys->lock);
+	if (!work && !atomic_load(&sys->stop)) {
+		atomic_store(&sys->sleeping, true);
+		while (poll(pfd, nfds, -1) < 0 && errno == EINTR)
 			;
-		atomic_store(&dev->sleeping, false);
-		wake_drain(dev);
+		atomic_store(&sys->sleeping, false);
+		wake_drain(sys);
 	}
 
-	pthread_mutex_lock(&dev->lock);
-	refnic_funcs_set_sleeping(dev, false);
-	if (!work)
-		dev->stats.wakeups++;
-	pthread_mutex_unlock(&dev->lock);
+	pthread_mutex_lock(&sys->lock);
+	if (work)
+		for (unsigned int i = 0; i < sys->ndevs; i++)
+			refnic_funcs_set_sleeping(sys->devs[i], false);
+	else
+		set_sleeping(sys, false);
+	pthread_mutex_unlock(&sys->lock);
 }
 
 static void *worker_main(void *arg)
 {
-	struct refnic_dev *dev = arg;
+	struct refnic_system *sys = arg;
 	uint64_t last_work = now_ns();
 	unsigned int nap_us = 1;
 
-	while (!atomic_load(&dev->stop)) {
+	while (!atomic_load(&sys->stop)) {
 		uint64_t idle;
 		unsigned int n;
 
-		pthread_mutex_lock(&dev->lock);
-		n = worker_poll(dev);
-		pthread_mutex_unlock(&dev->lock);
+		pthread_mutex_lock(&sys->lock);
+		n = worker_poll(sys);
+		pthread_mutex_unlock(&sys->lock);
 		if (n) {
 			last_work = now_ns();
 			nap_us = 1;
@@ -120,11 +153,11 @@ static void *worker_main(void *arg)
 		idle = now_ns() - last_work;
 		if (idle < SPIN_NS) {
 			cpu_relax();
-		} else if (idle < dev->idle_us * 1000ull) {
+		} else if (idle < sys->idle_us * 1000ull) {
 			nap(nap_us);
 			nap_us = nap_us * 2 > NAP_MAX_US ? NAP_MAX_US : nap_us * 2;
 		} else {
-			worker_sleep(dev);
+			worker_sleep(sys);
 			last_work = now_ns();
 			nap_us = 1;
 		}
@@ -133,47 +166,48 @@ static void *worker_main(void *arg)
 }
 
 /* Wake the worker (KICK, trapped writes, events, shutdown); any thread. */
-void refnic_worker_kick(struct refnic_dev *dev)
+void refnic_sys_kick(struct refnic_system *sys)
 {
 	uint64_t one = 1;
 
-	while (write(dev->wake_fd, &one, sizeof(one)) < 0 && errno == EINTR)
+	while (write(sys->wake_fd, &one, sizeof(one)) < 0 && errno == EINTR)
 		;
 }
 
-int refnic_worker_start(struct refnic_dev *dev)
+/* Start the thread (the eventfd is made once and outlives restarts). */
+int refnic_worker_start(struct refnic_system *sys)
 {
 	int rc;
 
-	dev->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (dev->wake_fd < 0)
-		return -errno;
-	atomic_store(&dev->stop, false);
-	rc = pthread_create(&dev->worker, NULL, worker_main, dev);
-	if (rc) {
-		close(dev->wake_fd);
-		dev->wake_fd = -1;
-		return -rc;
+	if (sys->wake_fd < 0) {
+		sys->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (sys->wake_fd < 0)
+			return -errno;
 	}
-	dev->worker_started = true;
+	atomic_store(&sys->stop, false);
+	rc = pthread_create(&sys->worker, NULL, worker_main, sys);
+	if (rc)
+		return -rc;
+	sys->worker_started = true;
 	return 0;
 }
 
 /* Stop and join the thread; the eventfd stays (trapped writes may still kick). */
-void refnic_worker_stop(struct refnic_dev *dev)
+void refnic_worker_stop(struct refnic_system *sys)
 {
-	if (!dev->worker_started)
+	if (!sys->worker_started)
 		return;
-	atomic_store(&dev->stop, true);
-	refnic_worker_kick(dev);
-	pthread_join(dev->worker, NULL);
-	dev->worker_started = false;
+	atomic_store(&sys->stop, true);
+	refnic_sys_kick(sys);
+	pthread_join(sys->worker, NULL);
+	sys->worker_started = false;
+	atomic_store(&sys->sleeping, false);
 }
 
-/* After the server is gone: nothing can kick any more. */
-void refnic_worker_fini(struct refnic_dev *dev)
+/* After the servers are gone: nothing can kick any more. */
+void refnic_worker_fini(struct refnic_system *sys)
 {
-	if (dev->wake_fd >= 0)
-		close(dev->wake_fd);
-	dev->wake_fd = -1;
+	if (sys->wake_fd >= 0)
+		close(sys->wake_fd);
+	sys->wake_fd = -1;
 }

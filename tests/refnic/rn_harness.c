@@ -85,7 +85,9 @@ static void rn_free_mem(struct rn *h)
 	facet_core_dma_free(h->sq);
 	facet_core_dma_free(h->cq);
 	facet_core_dma_free(h->buf);
-	h->sq = h->cq = h->buf = NULL;
+	facet_core_dma_free(h->dp);
+	h->sq = h->cq = h->buf = h->dp = NULL;
+	h->dp_used = 0;
 }
 
 void rn_close(struct rn *h)

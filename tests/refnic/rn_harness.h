@@ -23,6 +23,8 @@ struct rn {
 	struct facet_core_dma *sq; /* admin rings */
 	struct facet_core_dma *cq;
 	struct facet_core_dma *buf; /* a 64 KiB data buffer for commands */
+	struct facet_core_dma *dp;  /* datapath memory (rn_eth.c), carved by rn_dp_alloc() */
+	size_t dp_used;
 	unsigned int log;
 	uint32_t sq_pi;
 	uint32_t cq_ci;

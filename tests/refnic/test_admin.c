@@ -291,7 +291,15 @@ static void test_query_caps(void **state)
 	assert_int_equal(caps.queues[REFNIC_QT_EVENT].log_min, 1);
 	assert_int_equal(caps.queues[REFNIC_QT_EVENT].log_max, 12);
 	assert_int_equal(caps.queues[REFNIC_QT_EVENT].entry_size, 16);
-	assert_int_equal(caps.queues[REFNIC_QT_TX].max_per_func, 0);
+	/* rev 1.1: the Ethernet datapath */
+	assert_int_equal(caps.max_mtu, 9000);
+	for (int t = REFNIC_QT_TX; t <= REFNIC_QT_RX; t++) {
+		assert_int_equal(caps.queues[t].max_per_func, 16);
+		assert_int_equal(caps.queues[t].log_min, 6);
+		assert_int_equal(caps.queues[t].log_max, 12);
+		assert_int_equal(caps.queues[t].entry_size, 16);
+	}
+	assert_int_equal(caps.queues[REFNIC_QT_CQ].max_per_func, 0);
 	assert_true(refnic_is_zero_test(caps.rsvd, sizeof(caps.rsvd)));
 
 	/* short buffer: exactly data_len bytes written, result still the full size */
@@ -475,7 +483,7 @@ static void test_event_queue(void **state)
 	s = sqe_create_eq(0, ring + 8, 4, 1);
 	assert_int_equal(cmd(h, s, NULL), REFNIC_STATUS_INVALID_FIELD);
 	s = sqe_create_eq(0, ring, 4, 1);
-	s.create_queue.type = REFNIC_QT_TX; /* reserved in 1.0 */
+	s.create_queue.type = REFNIC_QT_CQ; /* reserved in 1.1 */
 	assert_int_equal(cmd(h, s, NULL), REFNIC_STATUS_INVALID_FIELD);
 	s = sqe_create_eq(0, ring, 4, 1);
 	s.create_queue.cq_id = 1;
@@ -513,8 +521,9 @@ static void test_event_queue(void **state)
 	assert_int_equal(e.data & REFNIC_LINK_UP, REFNIC_LINK_UP);
 
 	/* destroy: wrong type, wrong id, right one, again */
-	assert_int_equal(cmd(h, sqe_destroy(0, REFNIC_QT_TX, qid), NULL),
+	assert_int_equal(cmd(h, sqe_destroy(0, REFNIC_QT_CQ, qid), NULL),
 			 REFNIC_STATUS_INVALID_FIELD);
+	assert_int_equal(cmd(h, sqe_destroy(0, REFNIC_QT_TX, qid), NULL), REFNIC_STATUS_BAD_QUEUE);
 	assert_int_equal(cmd(h, sqe_destroy(0, REFNIC_QT_EVENT, qid + 1), NULL),
 			 REFNIC_STATUS_BAD_QUEUE);
 	assert_int_equal(cmd(h, sqe_destroy(0, REFNIC_QT_EVENT, 1000), NULL),

@@ -142,7 +142,7 @@ static uint32_t pick_len(struct fuzz *f)
 static void fill_template(struct fuzz *f, struct refnic_sqe *s)
 {
 	memset(s, 0, sizeof(*s));
-	switch (rnd(f) % 8) {
+	switch (rnd(f) % 13) {
 	case 0:
 		s->opcode = REFNIC_OP_NOP;
 		break;
@@ -181,6 +181,33 @@ static void fill_template(struct fuzz *f, struct refnic_sqe *s)
 		for (int i = 0; i < 6; i++)
 			s->set_mac.mac[i] = (uint8_t)rnd(f);
 		s->set_mac.mac[0] = (s->set_mac.mac[0] & ~1) | 2;
+		break;
+	case 7: /* rev 1.1: a TX or RX queue with its status line */
+		s->opcode = REFNIC_OP_CREATE_QUEUE;
+		s->create_queue.type = rnd(f) & 1 ? REFNIC_QT_TX : REFNIC_QT_RX;
+		s->create_queue.log_size = 6 + rnd(f) % 3;
+		s->create_queue.ring_iova = f->arena + (rnd(f) % 12) * 4096;
+		s->create_queue.status_iova = f->arena + (rnd(f) % 64) * 64;
+		break;
+	case 8:
+		s->opcode = REFNIC_OP_SET_MTU;
+		s->set_mtu.mtu = (uint16_t)(60 + rnd(f) % 9000);
+		break;
+	case 9:
+		s->opcode = REFNIC_OP_SET_RX_MODE;
+		s->set_rx_mode.flags = rnd(f) % 4;
+		break;
+	case 10:
+		s->opcode = REFNIC_OP_SET_RSS;
+		s->data_iova = f->arena + (rnd(f) % 16) * 4096;
+		s->data_len = sizeof(struct refnic_rss_config);
+		break;
+	case 11:
+		s->opcode = REFNIC_OP_QUERY_QUEUE_STATS;
+		s->queue_stats.type = rnd(f) & 1 ? REFNIC_QT_TX : REFNIC_QT_RX;
+		s->queue_stats.queue_id = rnd(f) % 4;
+		s->data_iova = f->arena + (rnd(f) % 16) * 4096;
+		s->data_len = 64;
 		break;
 	default:
 		s->opcode = REFNIC_OP_QUERY_MAC;
@@ -254,13 +281,17 @@ static void keep_off_rings(struct fuzz *f, struct refnic_sqe *s)
 	if (overlaps(s->create_queue.ring_iova, ring_len, f->sq_lo, f->sq_hi) ||
 	    overlaps(s->create_queue.ring_iova, ring_len, f->cq_lo, f->cq_hi))
 		s->create_queue.ring_iova = f->arena;
+	/* TX/RX status lines are written at create too. */
+	if (overlaps(s->create_queue.status_iova, 64, f->sq_lo, f->sq_hi) ||
+	    overlaps(s->create_queue.status_iova, 64, f->cq_lo, f->cq_hi))
+		s->create_queue.status_iova = f->arena;
 }
 
 static bool known_opcode(uint8_t op)
 {
 	return (op >= REFNIC_OP_NOP && op <= REFNIC_OP_RESET_FUNCTION) ||
-	       op == REFNIC_OP_CREATE_QUEUE || op == REFNIC_OP_DESTROY_QUEUE ||
-	       op == REFNIC_OP_SET_MAC || op == REFNIC_OP_QUERY_MAC;
+	       (op >= REFNIC_OP_CREATE_QUEUE && op <= REFNIC_OP_QUERY_QUEUE_STATS) ||
+	       (op >= REFNIC_OP_SET_MAC && op <= REFNIC_OP_SET_RSS);
 }
 
 static void run_batch(struct fuzz *f, unsigned int n)
