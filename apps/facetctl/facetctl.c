@@ -40,6 +40,20 @@ static const struct facetctl_cmd commands[] = {
 		.run = facetctl_cmd_plugins,
 	},
 	{
+		.name = "stats",
+		.args = "[PORT]",
+		.help = "Ethernet port and queue counters (all ports, or PORT)",
+		.max_args = 1,
+		.run = facetctl_cmd_stats,
+	},
+	{
+		.name = "watch",
+		.args = "[PORT] [-i SECONDS] [-c COUNT]",
+		.help = "port rates (pps, Gbit/s) every SECONDS, COUNT times or until SIGINT",
+		.max_args = 5,
+		.run = facetctl_cmd_watch,
+	},
+	{
 		.name = "add",
 		.args = "NAME [KEY=VALUE...]",
 		.help = "publish a root device, e.g. add exdev.core.0 ports=2",

@@ -6,6 +6,7 @@
  * facetctl_bus.c  commands that change the bus (add, bind, load...) and events
  * facetctl_dev.c  devices opened over VFIO / vfio-user (open, -d)
  * facetctl_show.c commands that print it (show, drivers, plugins), text and JSON
+ * facetctl_stats.c Ethernet port counters and rates (stats, watch)
  *
  * Every command is a struct facetctl_cmd in the table of facetctl.c and a
  * function taking (ctl, argc, argv) with argv[0] the command name. Commands
@@ -87,6 +88,10 @@ void facetctl_bus_teardown(struct facetctl *ctl);
 
 /* facetctl_dev.c */
 int facetctl_cmd_open(struct facetctl *ctl, int argc, char **argv);
+
+/* facetctl_stats.c */
+int facetctl_cmd_stats(struct facetctl *ctl, int argc, char **argv);
+int facetctl_cmd_watch(struct facetctl *ctl, int argc, char **argv);
 
 /* facetctl_show.c */
 int facetctl_cmd_show(struct facetctl *ctl, int argc, char **argv);
