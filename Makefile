@@ -25,7 +25,8 @@ test: deps
 	scripts/run-tests.sh $(BUILD) $(ASAN_BUILD)
 
 bench: build
-	@echo "bench: no benchmarks yet; the Ethernet and RDMA issues add them"
+	scripts/install-deps.sh --bench
+	bench/eth-fwd.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

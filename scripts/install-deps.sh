@@ -2,6 +2,7 @@
 # Install the Debian packages Facet needs to build, test and demo.
 # Idempotent: installs only what is missing. Needs root (or sudo) when
 # something is missing; says so clearly otherwise.
+#   scripts/install-deps.sh [--bench]   (--bench: also the benchmark peers)
 set -euo pipefail
 
 PACKAGES=(
@@ -14,6 +15,12 @@ PACKAGES=(
 	libcmocka-dev
 	iproute2
 )
+# The benchmarks' peers: DPDK's testpmd (memif pair), perf for profiles.
+BENCH_PACKAGES=(
+	dpdk-dev
+	linux-perf
+)
+[ "${1:-}" = "--bench" ] && PACKAGES+=("${BENCH_PACKAGES[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do
