@@ -52,6 +52,17 @@ struct rfe_queue_common {
 	struct refnic_slice *slice;
 };
 
+/* The device side of a queue, the same for RX and TX (cold: control path only). */
+struct rfe_hwq {
+	uint8_t type; /* REFNIC_QT_RX or REFNIC_QT_TX */
+	uint16_t nb_desc;
+	bool created;
+	uint32_t hw_qid;
+	atomic_uint hw_error; /* REFNIC_QERR_* seen in the status line or an event */
+	struct facet_core_dma *mem;
+	struct refnic_queue_stats retired; /* counted by earlier incarnations */
+};
+
 struct rfe_rxq {
 	/* hot: rx burst */
 	struct rfe_queue_common c;
@@ -65,13 +76,7 @@ struct rfe_rxq {
 	struct facet_pktbuf_pool *pool;
 	uint64_t nombuf;
 
-	/* cold */
-	uint16_t nb_desc __attribute__((aligned(64)));
-	bool created;
-	uint32_t hw_qid;
-	atomic_uint hw_error; /* REFNIC_QERR_* seen in the status line or an event */
-	struct facet_core_dma *mem;
-	struct refnic_queue_stats retired; /* counted by earlier incarnations */
+	struct rfe_hwq hw __attribute__((aligned(64)));
 };
 
 struct rfe_txq {
@@ -88,13 +93,7 @@ struct rfe_txq {
 	struct facet_pktbuf_pool *bounce;     /* for buffers of another device's pool */
 	uint64_t bounced;
 
-	/* cold */
-	uint16_t nb_desc __attribute__((aligned(64)));
-	bool created;
-	uint32_t hw_qid;
-	atomic_uint hw_error;
-	struct facet_core_dma *mem;
-	struct refnic_queue_stats retired;
+	struct rfe_hwq hw __attribute__((aligned(64)));
 };
 
 struct rfe_eth {
@@ -121,6 +120,14 @@ struct rfe_eth {
 
 	atomic_uint_fast64_t queue_errors; /* QUEUE_ERROR events */
 };
+
+/* The device side of RX (@rx) or TX queue @qid, or NULL if it was never set up. */
+static inline struct rfe_hwq *rfe_hwq(struct rfe_eth *eth, bool rx, uint16_t qid)
+{
+	if (rx)
+		return eth->rxq[qid] ? &eth->rxq[qid]->hw : NULL;
+	return eth->txq[qid] ? &eth->txq[qid]->hw : NULL;
+}
 
 /* refnic_eth.c */
 /* One admin command; 0, or -EIO (logged with @what) for a bad status, or the API's error. */

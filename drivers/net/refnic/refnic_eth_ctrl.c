@@ -108,7 +108,7 @@ static int rfe_rss_set(void *priv, const struct facet_eth_rss_conf *conf)
 	rss->hash_types = conf->hash_types; /* FACET_ETH_RSS_* are the device's bits */
 	rss->reta_size = conf->reta_size;
 	for (unsigned int i = 0; i < conf->reta_size; i++)
-		rss->reta[i] = (uint16_t)eth->rxq[conf->reta[i]]->hw_qid;
+		rss->reta[i] = (uint16_t)eth->rxq[conf->reta[i]]->hw.hw_qid;
 	return rfe_admin(eth, &sqe, NULL, "SET_RSS");
 }
 static_assert(FACET_ETH_RSS_UDP_IPV6 == REFNIC_RSS_UDP_IPV6 &&
@@ -160,24 +160,17 @@ static int rfe_queue_stats_get(void *priv, bool rx, uint16_t qid,
 {
 	struct rfe_eth *eth = priv;
 	struct refnic_queue_stats s = { 0 }, live = { 0 };
-	bool created = false;
-	uint32_t hw_qid = 0;
+	struct rfe_hwq *hw = rfe_hwq(eth, rx, qid);
 	int ret = 0;
 
-	if (rx && eth->rxq[qid]) {
-		s = eth->rxq[qid]->retired;
-		created = eth->rxq[qid]->created;
-		hw_qid = eth->rxq[qid]->hw_qid;
-		stats->failed = atomic_load(&eth->rxq[qid]->hw_error) != REFNIC_QERR_NONE;
-	} else if (!rx && eth->txq[qid]) {
-		s = eth->txq[qid]->retired;
-		s.drops += eth->txq[qid]->sw_drops;
-		created = eth->txq[qid]->created;
-		hw_qid = eth->txq[qid]->hw_qid;
-		stats->failed = atomic_load(&eth->txq[qid]->hw_error) != REFNIC_QERR_NONE;
+	if (hw) {
+		s = hw->retired;
+		stats->failed = atomic_load(&hw->hw_error) != REFNIC_QERR_NONE;
 	}
-	if (created)
-		ret = rfe_query_queue_stats(eth, rx ? REFNIC_QT_RX : REFNIC_QT_TX, hw_qid, &live);
+	if (!rx && eth->txq[qid])
+		s.drops += eth->txq[qid]->sw_drops;
+	if (hw && hw->created)
+		ret = rfe_query_queue_stats(eth, hw->type, hw->hw_qid, &live);
 	if (ret < 0)
 		return ret;
 	stats->packets = s.packets + live.packets;

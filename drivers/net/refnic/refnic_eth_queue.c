@@ -136,6 +136,30 @@ static void retire_stats(struct rfe_eth *eth, uint8_t type, uint32_t hw_qid,
 		add_stats(retired, &s);
 }
 
+/* Create the queue on the device; the event thread looks queues up under qlock. */
+static int hwq_up(struct rfe_eth *eth, struct rfe_hwq *hw, struct rfe_queue_common *c)
+{
+	int ret;
+
+	pthread_mutex_lock(&eth->qlock);
+	ret = create_queue(eth, hw->type, c, hw->nb_desc, hw->mem, &hw->hw_qid);
+	hw->created = ret == 0;
+	pthread_mutex_unlock(&eth->qlock);
+	return ret;
+}
+
+/* Keep its counters, then destroy it on the device: after this the device is done with it. */
+static void hwq_down(struct rfe_eth *eth, struct rfe_hwq *hw)
+{
+	if (!hw->created)
+		return;
+	retire_stats(eth, hw->type, hw->hw_qid, &hw->retired);
+	destroy_queue(eth, hw->type, hw->hw_qid);
+	pthread_mutex_lock(&eth->qlock);
+	hw->created = false;
+	pthread_mutex_unlock(&eth->qlock);
+}
+
 /* ---- memory -------------------------------------------------------------------- */
 
 /* Ring then status line, in one block; zeroed, so the status head starts at 0. */
@@ -189,7 +213,8 @@ static struct rfe_rxq *rxq_get(struct rfe_eth *eth, uint16_t qid)
 	if (!q)
 		return NULL;
 	q->qid = qid;
-	atomic_init(&q->hw_error, REFNIC_QERR_NONE);
+	q->hw.type = REFNIC_QT_RX;
+	atomic_init(&q->hw.hw_error, REFNIC_QERR_NONE);
 	pthread_mutex_lock(&eth->qlock);
 	eth->rxq[qid] = q;
 	pthread_mutex_unlock(&eth->qlock);
@@ -204,28 +229,26 @@ static int rxq_start(struct rfe_eth *eth, uint16_t qid)
 
 	if (!q)
 		return -ENOMEM;
-	q->nb_desc = eth->rx_desc[qid];
+	q->hw.nb_desc = eth->rx_desc[qid];
 	q->pool = eth->rx_pool[qid];
 	room = (uint16_t)(facet_pktbuf_pool_buf_size(q->pool) - FACET_PKTBUF_HEADROOM);
 	q->buf_room = room;
-	q->refill_thresh = q->nb_desc / 4 < RX_REFILL_THRESH ? q->nb_desc / 4 : RX_REFILL_THRESH;
+	q->refill_thresh =
+		q->hw.nb_desc / 4 < RX_REFILL_THRESH ? q->hw.nb_desc / 4 : RX_REFILL_THRESH;
 	if (!q->refill_thresh)
 		q->refill_thresh = 1;
 	q->ci = q->pi = 0;
-	atomic_store(&q->hw_error, REFNIC_QERR_NONE);
-	ret = queue_mem(eth, &q->c, q->nb_desc, &q->mem);
+	atomic_store(&q->hw.hw_error, REFNIC_QERR_NONE);
+	ret = queue_mem(eth, &q->c, q->hw.nb_desc, &q->hw.mem);
 	if (ret < 0)
 		return ret;
-	q->ring = facet_core_dma_va(q->mem);
-	pthread_mutex_lock(&eth->qlock); /* the event thread looks queues up by hw_qid */
-	ret = create_queue(eth, REFNIC_QT_RX, &q->c, q->nb_desc, q->mem, &q->hw_qid);
-	q->created = ret == 0;
-	pthread_mutex_unlock(&eth->qlock);
+	q->ring = facet_core_dma_va(q->hw.mem);
+	ret = hwq_up(eth, &q->hw, &q->c);
 	if (ret == 0) {
 		ret = rfe_rx_fill(q);
 		if (ret < 0)
 			RFE_ERR("%s: RX queue %u: the pool cannot fill a ring of %u (%u free)",
-				eth->name, qid, q->nb_desc, facet_pktbuf_pool_avail(q->pool));
+				eth->name, qid, q->hw.nb_desc, facet_pktbuf_pool_avail(q->pool));
 	}
 	if (ret == 0)
 		facet_eth_port_set_rx_burst(eth->port, qid, rfe_rx_burst, q);
@@ -234,17 +257,11 @@ static int rxq_start(struct rfe_eth *eth, uint16_t qid)
 
 static void rxq_stop(struct rfe_eth *eth, struct rfe_rxq *q)
 {
-	if (q->created) {
-		retire_stats(eth, REFNIC_QT_RX, q->hw_qid, &q->retired);
-		destroy_queue(eth, REFNIC_QT_RX, q->hw_qid);
-		pthread_mutex_lock(&eth->qlock);
-		q->created = false;
-		pthread_mutex_unlock(&eth->qlock);
-	}
+	hwq_down(eth, &q->hw);
 	if (q->c.sw_ring)
 		rfe_rx_drain(q);
-	facet_core_dma_free(q->mem);
-	q->mem = NULL;
+	facet_core_dma_free(q->hw.mem);
+	q->hw.mem = NULL;
 	q->ring = NULL;
 	free(q->c.sw_ring);
 	q->c.sw_ring = NULL;
@@ -263,7 +280,8 @@ static struct rfe_txq *txq_get(struct rfe_eth *eth, uint16_t qid)
 		return NULL;
 	q->qid = qid;
 	q->max_frame = &eth->max_frame;
-	atomic_init(&q->hw_error, REFNIC_QERR_NONE);
+	q->hw.type = REFNIC_QT_TX;
+	atomic_init(&q->hw.hw_error, REFNIC_QERR_NONE);
 	pthread_mutex_lock(&eth->qlock);
 	eth->txq[qid] = q;
 	pthread_mutex_unlock(&eth->qlock);
@@ -274,7 +292,7 @@ static struct rfe_txq *txq_get(struct rfe_eth *eth, uint16_t qid)
 static int txq_bounce_pool(struct rfe_eth *eth, struct rfe_txq *q)
 {
 	const struct facet_pktbuf_pool_opts opts = {
-		.count = q->nb_desc < TX_BOUNCE_MAX ? q->nb_desc : TX_BOUNCE_MAX,
+		.count = q->hw.nb_desc < TX_BOUNCE_MAX ? q->hw.nb_desc : TX_BOUNCE_MAX,
 		.numa_node = -1,
 	};
 
@@ -290,20 +308,17 @@ static int txq_start(struct rfe_eth *eth, uint16_t qid)
 
 	if (!q)
 		return -ENOMEM;
-	q->nb_desc = eth->tx_desc[qid];
+	q->hw.nb_desc = eth->tx_desc[qid];
 	q->pi = q->clean = 0;
-	atomic_store(&q->hw_error, REFNIC_QERR_NONE);
+	atomic_store(&q->hw.hw_error, REFNIC_QERR_NONE);
 	ret = txq_bounce_pool(eth, q);
 	if (ret < 0)
 		return ret;
-	ret = queue_mem(eth, &q->c, q->nb_desc, &q->mem);
+	ret = queue_mem(eth, &q->c, q->hw.nb_desc, &q->hw.mem);
 	if (ret < 0)
 		return ret;
-	q->ring = facet_core_dma_va(q->mem);
-	pthread_mutex_lock(&eth->qlock);
-	ret = create_queue(eth, REFNIC_QT_TX, &q->c, q->nb_desc, q->mem, &q->hw_qid);
-	q->created = ret == 0;
-	pthread_mutex_unlock(&eth->qlock);
+	q->ring = facet_core_dma_va(q->hw.mem);
+	ret = hwq_up(eth, &q->hw, &q->c);
 	if (ret == 0)
 		facet_eth_port_set_tx_burst(eth->port, qid, rfe_tx_burst, q);
 	return ret;
@@ -311,19 +326,13 @@ static int txq_start(struct rfe_eth *eth, uint16_t qid)
 
 static void txq_stop(struct rfe_eth *eth, struct rfe_txq *q)
 {
-	if (q->created) {
-		retire_stats(eth, REFNIC_QT_TX, q->hw_qid, &q->retired);
-		destroy_queue(eth, REFNIC_QT_TX, q->hw_qid);
-		pthread_mutex_lock(&eth->qlock);
-		q->created = false;
-		pthread_mutex_unlock(&eth->qlock);
-	}
+	hwq_down(eth, &q->hw);
 	if (q->c.sw_ring)
 		rfe_tx_drain(q);
 	facet_pktbuf_pool_free(q->bounce); /* after the drain: it returned their buffers */
 	q->bounce = NULL;
-	facet_core_dma_free(q->mem);
-	q->mem = NULL;
+	facet_core_dma_free(q->hw.mem);
+	q->hw.mem = NULL;
 	q->ring = NULL;
 	free(q->c.sw_ring);
 	q->c.sw_ring = NULL;
@@ -383,13 +392,10 @@ void rfe_queue_error(struct rfe_eth *eth, uint8_t type, uint32_t hw_qid, uint8_t
 	atomic_fetch_add(&eth->queue_errors, 1);
 	pthread_mutex_lock(&eth->qlock);
 	for (uint16_t q = 0; q < FACET_ETH_MAX_QUEUES && qid < 0; q++) {
-		if (type == REFNIC_QT_RX && eth->rxq[q] && eth->rxq[q]->created &&
-		    eth->rxq[q]->hw_qid == hw_qid) {
-			atomic_store(&eth->rxq[q]->hw_error, code);
-			qid = q;
-		} else if (type == REFNIC_QT_TX && eth->txq[q] && eth->txq[q]->created &&
-			   eth->txq[q]->hw_qid == hw_qid) {
-			atomic_store(&eth->txq[q]->hw_error, code);
+		struct rfe_hwq *hw = rfe_hwq(eth, type == REFNIC_QT_RX, q);
+
+		if (hw && hw->created && hw->hw_qid == hw_qid) {
+			atomic_store(&hw->hw_error, code);
 			qid = q;
 		}
 	}

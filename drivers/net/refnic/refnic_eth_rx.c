@@ -36,7 +36,7 @@ static void __attribute__((noinline, cold)) rx_note_error(struct rfe_rxq *q, uin
 {
 	unsigned int none = REFNIC_QERR_NONE;
 
-	atomic_compare_exchange_strong(&q->hw_error, &none, error);
+	atomic_compare_exchange_strong(&q->hw.hw_error, &none, error);
 }
 
 /* Post up to @free buffers at pi; the caller rings the doorbell. Returns the number posted. */

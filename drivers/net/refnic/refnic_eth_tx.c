@@ -24,7 +24,7 @@ static void __attribute__((noinline, cold)) tx_note_error(struct rfe_txq *q, uin
 {
 	unsigned int none = REFNIC_QERR_NONE;
 
-	atomic_compare_exchange_strong(&q->hw_error, &none, error);
+	atomic_compare_exchange_strong(&q->hw.hw_error, &none, error);
 }
 
 /* Return the buffers of descriptors [clean, head) to their pools. */
