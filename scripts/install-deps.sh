@@ -14,6 +14,7 @@ PACKAGES=(
 	libjson-c-dev
 	libcmocka-dev
 	iproute2
+	iputils-ping
 )
 # The benchmarks' peers: DPDK's testpmd (memif pair), perf for profiles.
 BENCH_PACKAGES=(

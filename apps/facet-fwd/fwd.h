@@ -64,6 +64,8 @@ struct fwd {
 	struct facet_pktbuf *pending[FWD_BURST]; /* gen: built, not taken by the ring yet */
 	unsigned int nb_pending;
 	uint16_t next_q;
+	uint64_t out_base;		    /* gen: the port's opackets + oerrors at start */
+	uint64_t drain_end_ns;		    /* gen: stop waiting for completions then */
 	uint64_t bad, reordered;	    /* rx: pattern errors, out-of-order per flow */
 	int64_t last_seq[FWD_MAX_FLOWS];    /* rx: per flow */
 	uint64_t arp_replies, icmp_replies; /* echo */

@@ -3,18 +3,43 @@
  * gen: send UDP test frames of --size bytes on every queue of the port, at
  * --rate frames per second (0: as fast as the ring takes them), --count in
  * all (0: no limit), spread over --flows UDP source ports so RSS at the
- * receiver has something to spread.
+ * receiver has something to spread. With --count it ends once the device
+ * has completed every frame, so the final counters include them all.
  */
 #include <string.h>
 
 #include "fwd.h"
 
+#define DRAIN_NS 1000000000ull /* --count done: wait up to 1 s for the last completions */
+
 static int gen_init(struct fwd *f)
 {
+	struct facet_eth_stats st;
+
 	if (!f->o.dst_mac_set)
 		memset(f->o.dst_mac, 0xff, 6); /* broadcast: every other port gets it */
+	if (facet_eth_stats_get(f->ports[0].port, &st) == 0)
+		f->out_base = st.opackets + st.oerrors;
 	f->next_ns = fwd_now_ns();
 	return 0;
+}
+
+/*
+ * Has the device finished (sent or dropped) every frame we handed it? The
+ * ring takes frames before the device has processed them, so without this
+ * the final counters of a --count run could miss the last burst.
+ */
+static bool drained(struct fwd *f)
+{
+	struct fwd_port *p = &f->ports[0];
+	struct facet_eth_stats st;
+	uint64_t now = fwd_now_ns();
+
+	if (!f->drain_end_ns)
+		f->drain_end_ns = now + DRAIN_NS;
+	if (now >= f->drain_end_ns || facet_eth_stats_get(p->port, &st) < 0)
+		return true;
+	return st.opackets + st.oerrors - f->out_base >= p->tx;
 }
 
 /* Frames due now under the rate limit, at most one burst. */
@@ -72,7 +97,7 @@ static unsigned int gen_poll(struct fwd *f)
 		/* Completions are reaped inside tx_burst: keep them flowing when idle. */
 		for (uint16_t q = 0; q < p->nb_q; q++)
 			facet_eth_tx_burst(p->port, q, none, 0);
-		if (f->o.count && f->seq >= f->o.count)
+		if (f->o.count && f->seq >= f->o.count && drained(f))
 			f->done = true;
 		return 0;
 	}
