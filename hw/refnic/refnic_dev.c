@@ -92,7 +92,10 @@ static int reset_cb(void *opaque)
 	return 0;
 }
 
-/* Nothing to do: the model keeps no translation beyond one DMA-lock hold. */
+/*
+ * Nothing to do: the datapath's translation cache (refnic_dma.c) notices the
+ * server's map generation change the next time it takes the DMA lock.
+ */
 static void dma_added_cb(void *opaque, uint64_t iova, uint64_t len)
 {
 	RN_DEBUG("dma map 0x%llx+0x%llx", (unsigned long long)iova, (unsigned long long)len);

@@ -155,65 +155,103 @@ int refnic_dma_write_entry(struct refnic_dev *dev, struct refnic_func *fn, uint6
  * each descriptor and buffer under it: no lock and no syscall per frame. A
  * map without an fd is served by messages with the system lock held (slow,
  * correct: the client answers from its receiver thread).
+ *
+ * Translations go through a small per-device cache of whole maps (a TLB):
+ * the inline fast path in refnic_priv.h hits it, the functions below fill
+ * it. An entry is used only under the DMA read lock, so its mapping cannot
+ * go away while in use; when the lock is taken anew the server's map
+ * generation tells whether any DMA_MAP/UNMAP happened since, and the cache
+ * is emptied if so. A cached map gives the same answer as the server's
+ * translate(): maps do not overlap, so the one containing iova is unique.
  */
 void refnic_dp_lock(struct refnic_dev *dev)
 {
+	uint64_t gen;
+
+	if (dev->dp_depth++)
+		return;
 	facet_vfu_server_dma_lock(dev->srv);
+	gen = facet_vfu_server_dma_gen(dev->srv);
+	if (gen != dev->dp_gen) {
+		memset(dev->dp_tlb, 0, sizeof(dev->dp_tlb));
+		dev->dp_gen = gen;
+	}
 }
 
 void refnic_dp_unlock(struct refnic_dev *dev)
 {
-	facet_vfu_server_dma_unlock(dev->srv);
+	if (--dev->dp_depth == 0)
+		facet_vfu_server_dma_unlock(dev->srv);
 }
 
-int refnic_dp_read(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova, void *buf,
-		   size_t len)
+int refnic_dp_translate_slow(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova,
+			     size_t len, uint32_t access, void **va)
 {
-	struct facet_vfu_server *srv = dma_space(dev, fn);
-	void *va;
-	int rc;
+	struct facet_vfu_dma_window *w = NULL, found;
+	uint64_t off;
 
 	if (len == 0 || iova + len < iova)
 		return -EFAULT;
-	rc = facet_vfu_server_dma_translate(srv, iova, len, FACET_VFU_DMA_READ, &va);
+	for (unsigned int i = 0; !w && i < REFNIC_DP_TLB; i++)
+		if (iova - dev->dp_tlb[i].iova < dev->dp_tlb[i].len)
+			w = &dev->dp_tlb[i];
+	if (!w) {
+		if (facet_vfu_server_dma_window(dma_space(dev, fn), iova, &found))
+			return -EFAULT;
+		w = &dev->dp_tlb[dev->dp_next];
+		dev->dp_next = (dev->dp_next + 1) % REFNIC_DP_TLB;
+		*w = found;
+	}
+	off = iova - w->iova;
+	if (len > w->len - off)
+		return -EFAULT;
+	if ((w->prot & access) != access)
+		return -EACCES;
+	if (!w->va)
+		return -ENOTSUP;
+	*va = (uint8_t *)w->va + off;
+	return 0;
+}
+
+int refnic_dp_read_slow(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova, void *buf,
+			size_t len)
+{
+	void *va;
+	int rc = refnic_dp_translate_slow(dev, fn, iova, len, FACET_VFU_DMA_READ, &va);
+
 	if (rc == -ENOTSUP)
-		return facet_vfu_server_dma_read(srv, iova, buf, len);
+		return facet_vfu_server_dma_read(dma_space(dev, fn), iova, buf, len);
 	if (rc)
 		return rc;
 	memcpy(buf, va, len);
 	return 0;
 }
 
-int refnic_dp_write(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova, const void *buf,
-		    size_t len)
+int refnic_dp_write_slow(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova,
+			 const void *buf, size_t len)
 {
-	struct facet_vfu_server *srv = dma_space(dev, fn);
 	void *va;
-	int rc;
+	int rc = refnic_dp_translate_slow(dev, fn, iova, len, FACET_VFU_DMA_WRITE, &va);
 
-	if (len == 0 || iova + len < iova)
-		return -EFAULT;
-	rc = facet_vfu_server_dma_translate(srv, iova, len, FACET_VFU_DMA_WRITE, &va);
 	if (rc == -ENOTSUP)
-		return facet_vfu_server_dma_write(srv, iova, buf, len);
+		return facet_vfu_server_dma_write(dma_space(dev, fn), iova, buf, len);
 	if (rc)
 		return rc;
-	memcpy(va, buf, len);
+	memmove(va, buf, len);
 	return 0;
 }
 
-/* A 32-bit store with release order: everything written before is visible first. */
-int refnic_dp_store32(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova, uint32_t v)
+int refnic_dp_store32_slow(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova,
+			   uint32_t v)
 {
-	struct facet_vfu_server *srv = dma_space(dev, fn);
 	void *va;
 	int rc;
 
 	if (iova & 3)
 		return -EFAULT;
-	rc = facet_vfu_server_dma_translate(srv, iova, sizeof(v), FACET_VFU_DMA_WRITE, &va);
+	rc = refnic_dp_translate_slow(dev, fn, iova, sizeof(v), FACET_VFU_DMA_WRITE, &va);
 	if (rc == -ENOTSUP)
-		return facet_vfu_server_dma_write(srv, iova, &v, sizeof(v));
+		return facet_vfu_server_dma_write(dma_space(dev, fn), iova, &v, sizeof(v));
 	if (rc)
 		return rc;
 	__atomic_store_n((uint32_t *)va, v, __ATOMIC_RELEASE);

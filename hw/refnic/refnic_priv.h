@@ -24,8 +24,12 @@
  * state of every device in it: the switch moves frames from one device's
  * queues to another's, so they share it. The worker holds it for a whole
  * poll pass; trapped accesses (server threads) and the public API take it
- * per call. It is taken before a server's DMA lock, never after, and the
- * datapath holds at most one device's DMA lock at a time. The DMA message
+ * per call. It is taken before a server's DMA lock, never after. The
+ * datapath holds a sending device's DMA read lock while the switch delivers
+ * its burst (frames may point into the driver's TX buffers) and takes each
+ * receiver's in turn: read locks do not wait for one another (readers
+ * first), and a server holds its DMA write lock without waiting for
+ * anything. refnic_dp_lock() nests per device. The DMA message
  * path of the admin queue (maps without an fd) drops it while it waits for
  * the client (refnic_dma.c); a device reset in that window bumps
  * dev->reset_gen and the interrupted work is abandoned (-ECANCELED). The
@@ -38,6 +42,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "facet_log.h"
 #include "facet_vfu_server.h"
@@ -72,6 +77,7 @@
 #define REFNIC_RX_BUF_MIN     64u
 #define REFNIC_BURST	      32 /* frames per TX queue visit, per uplink read */
 #define REFNIC_SYS_MAX_DEVS   16
+#define REFNIC_DP_TLB	      4 /* translation cache entries per device (refnic_dma.c) */
 
 struct refnic_dev;
 struct refnic_func;
@@ -155,9 +161,12 @@ struct refnic_pkt {
 	uint16_t l4_len; /* from the IP header */
 };
 
-/* A frame in the switch: in the system's burst buffers, or the caller's. */
+/*
+ * A frame in the switch: in the system's burst buffers, or by reference in a
+ * sender's TX buffer (valid while its device's refnic_dp_lock() is held).
+ */
 struct refnic_frame {
-	uint8_t *data;
+	const uint8_t *data;
 	uint32_t len;
 	int src;		  /* ingress port: REFNIC_PORT(dev, fn) or REFNIC_PORT_UPLINK */
 	int dst;		  /* REFNIC_PORT(...), or REFNIC_PORT_UPLINK/FLOOD/DROP */
@@ -234,6 +243,17 @@ struct refnic_dev {
 
 	struct refnic_func *funcs;
 	struct refnic_stats stats;
+
+	/*
+	 * Datapath DMA (refnic_dma.c), under sys->lock: refnic_dp_lock() depth,
+	 * and a cache of the maps the datapath last used, valid while the DMA
+	 * read lock is held and, across holds, while the server's map
+	 * generation is dp_gen. Every function shares the device's DMA space.
+	 */
+	unsigned int dp_depth;
+	unsigned int dp_next; /* the entry a miss replaces */
+	uint64_t dp_gen;
+	struct facet_vfu_dma_window dp_tlb[REFNIC_DP_TLB];
 };
 
 static inline void refnic_lock(struct refnic_dev *dev)
@@ -281,17 +301,86 @@ int refnic_dma_write_entry(struct refnic_dev *dev, struct refnic_func *fn, uint6
 			   const void *entry, size_t len);
 void refnic_irq_raise(struct refnic_dev *dev, unsigned int vector);
 /*
- * Datapath DMA, between refnic_dp_lock() and refnic_dp_unlock() (one burst):
- * translate and copy, no lock or syscall per access (maps without an fd
- * fall back to messages). 0 or -EFAULT/-EACCES/-EIO.
+ * Datapath DMA, between refnic_dp_lock() and refnic_dp_unlock() (one burst;
+ * they nest): translate and copy, no lock or syscall per access (maps
+ * without an fd fall back to messages). 0 or -EFAULT/-EACCES/-EIO.
+ * Translations hit the device's cache inline; the rest is refnic_dma.c.
  */
 void refnic_dp_lock(struct refnic_dev *dev);
 void refnic_dp_unlock(struct refnic_dev *dev);
-int refnic_dp_read(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova, void *buf,
-		   size_t len);
-int refnic_dp_write(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova, const void *buf,
-		    size_t len);
-int refnic_dp_store32(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova, uint32_t v);
+/* As facet_vfu_server_dma_translate(), through the cache: *va valid until the unlock. */
+int refnic_dp_translate_slow(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova,
+			     size_t len, uint32_t access, void **va);
+int refnic_dp_read_slow(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova, void *buf,
+			size_t len);
+int refnic_dp_write_slow(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova,
+			 const void *buf, size_t len);
+int refnic_dp_store32_slow(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova,
+			   uint32_t v);
+
+/* A cache hit for [iova, iova+len) with @access and an fd, or NULL: ask the slow path. */
+static inline uint8_t *refnic_dp_hit(struct refnic_dev *dev, uint64_t iova, size_t len,
+				     uint32_t access)
+{
+	if (len == 0 || iova + len < iova)
+		return NULL;
+	for (unsigned int i = 0; i < REFNIC_DP_TLB; i++) {
+		const struct facet_vfu_dma_window *w = &dev->dp_tlb[i];
+		uint64_t off = iova - w->iova;
+
+		if (off < w->len)
+			return len <= w->len - off && (w->prot & access) == access && w->va
+				       ? (uint8_t *)w->va + off
+				       : NULL;
+	}
+	return NULL;
+}
+
+static inline int refnic_dp_translate(struct refnic_dev *dev, struct refnic_func *fn,
+				      uint64_t iova, size_t len, uint32_t access, void **va)
+{
+	uint8_t *p = refnic_dp_hit(dev, iova, len, access);
+
+	if (!p)
+		return refnic_dp_translate_slow(dev, fn, iova, len, access, va);
+	*va = p;
+	return 0;
+}
+
+static inline int refnic_dp_read(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova,
+				 void *buf, size_t len)
+{
+	const uint8_t *p = refnic_dp_hit(dev, iova, len, FACET_VFU_DMA_READ);
+
+	if (!p)
+		return refnic_dp_read_slow(dev, fn, iova, buf, len);
+	memcpy(buf, p, len);
+	return 0;
+}
+
+/* @buf may be driver memory too (a frame by reference): memmove, overlap or not. */
+static inline int refnic_dp_write(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova,
+				  const void *buf, size_t len)
+{
+	uint8_t *p = refnic_dp_hit(dev, iova, len, FACET_VFU_DMA_WRITE);
+
+	if (!p)
+		return refnic_dp_write_slow(dev, fn, iova, buf, len);
+	memmove(p, buf, len);
+	return 0;
+}
+
+/* A 32-bit store with release order: everything written before is visible first. */
+static inline int refnic_dp_store32(struct refnic_dev *dev, struct refnic_func *fn, uint64_t iova,
+				    uint32_t v)
+{
+	uint8_t *p = (iova & 3) ? NULL : refnic_dp_hit(dev, iova, sizeof(v), FACET_VFU_DMA_WRITE);
+
+	if (!p)
+		return refnic_dp_store32_slow(dev, fn, iova, v);
+	__atomic_store_n((uint32_t *)(void *)p, v, __ATOMIC_RELEASE);
+	return 0;
+}
 
 /* refnic_admin.c */
 void refnic_admin_enable(struct refnic_dev *dev);

@@ -182,11 +182,16 @@ unsigned int refnic_queues_poll(struct refnic_dev *dev)
 	for (unsigned int f = 0; f < dev->num_funcs; f++) {
 		struct refnic_func *fn = &dev->funcs[f];
 
-		for (unsigned int i = 0; fn->active && fn->nq_total && i < REFNIC_FUNC_MAX_QUEUES;
-		     i++) {
+		/* Up to the last queue in use: the ids are usually the first few. */
+		for (unsigned int i = 0, seen = 0;
+		     fn->active && seen < fn->nq_total && i < REFNIC_FUNC_MAX_QUEUES; i++) {
 			struct refnic_queue *q = &fn->queues[i];
-			const struct refnic_qtype_ops *ops = q->used ? refnic_qtype(q->type) : NULL;
+			const struct refnic_qtype_ops *ops;
 
+			if (!q->used)
+				continue;
+			seen++;
+			ops = refnic_qtype(q->type);
 			if (ops && ops->poll)
 				n += ops->poll(dev, fn, q);
 		}
@@ -199,11 +204,15 @@ bool refnic_queues_have_work(struct refnic_dev *dev)
 	for (unsigned int f = 0; f < dev->num_funcs; f++) {
 		struct refnic_func *fn = &dev->funcs[f];
 
-		for (unsigned int i = 0; fn->active && fn->nq_total && i < REFNIC_FUNC_MAX_QUEUES;
-		     i++) {
+		for (unsigned int i = 0, seen = 0;
+		     fn->active && seen < fn->nq_total && i < REFNIC_FUNC_MAX_QUEUES; i++) {
 			struct refnic_queue *q = &fn->queues[i];
-			const struct refnic_qtype_ops *ops = q->used ? refnic_qtype(q->type) : NULL;
+			const struct refnic_qtype_ops *ops;
 
+			if (!q->used)
+				continue;
+			seen++;
+			ops = refnic_qtype(q->type);
 			if (ops && ops->has_work && ops->has_work(dev, fn, q))
 				return true;
 		}

@@ -2,10 +2,13 @@
 /*
  * TX queues (docs/refnic.md §15.2): the worker consumes descriptors from its
  * consumer index up to the producer index the driver rang, gathers each
- * frame's segments into one of the system's burst buffers (so the driver's
- * buffers are free as soon as the frame is copied), applies the checksum
- * offload, hands the burst to the switch, and then publishes status.head
- * once for the whole burst.
+ * frame's segments into one of the system's burst buffers, applies the
+ * checksum offload, hands the burst to the switch, and then publishes
+ * status.head once for the whole burst. A frame of one segment that needs
+ * neither padding nor the checksum is not gathered: the switch takes it
+ * from the driver's buffer, which stays ours (DMA lock held, head not yet
+ * past it) until the burst is delivered, so it is copied once, into each
+ * receiver's buffer.
  */
 #include <string.h>
 
@@ -16,13 +19,31 @@ static uint32_t tx_max_frame(const struct refnic_func *fn)
 	return fn->mtu + REFNIC_ETH_OVERHEAD;
 }
 
+/* A whole frame in one descriptor that tx_finish() would not touch: @f refers to it in place. */
+static bool tx_by_ref(struct refnic_dev *dev, struct refnic_func *fn,
+		      const struct refnic_tx_desc *d, struct refnic_frame *f)
+{
+	void *va;
+
+	if (!(d->flags & REFNIC_TXD_EOP) || (d->flags & REFNIC_TXD_CSUM_L4) ||
+	    d->len < REFNIC_FRAME_MIN || d->len > tx_max_frame(fn))
+		return false;
+	/* A fault or a map without an fd: the copy below reports or handles it. */
+	if (refnic_dp_translate(dev, fn, d->addr, d->len, FACET_VFU_DMA_READ, &va))
+		return false;
+	f->data = va;
+	f->len = d->len;
+	return true;
+}
+
 /*
- * Gather the frame at q->ci into @f. Returns the number of descriptors it
- * took, 0 if its EOP has not been posted yet (wait for the driver), or
- * -REFNIC_QERR_* when the frame stops the queue.
+ * Gather the frame at q->ci into @f (by reference, or copied into @buf).
+ * Returns the number of descriptors it took, 0 if its EOP has not been
+ * posted yet (wait for the driver), or -REFNIC_QERR_* when the frame stops
+ * the queue.
  */
 static int tx_gather_one(struct refnic_dev *dev, struct refnic_func *fn, struct refnic_queue *q,
-			 uint32_t pi, struct refnic_frame *f, uint16_t *offload)
+			 uint32_t pi, struct refnic_frame *f, uint8_t *buf, uint16_t *offload)
 {
 	uint32_t mask = (1u << q->log_size) - 1;
 	uint32_t pos = q->ci, total = 0;
@@ -37,11 +58,15 @@ static int tx_gather_one(struct refnic_dev *dev, struct refnic_func *fn, struct 
 		if (refnic_dp_read(dev, fn, q->ring_iova + (uint64_t)pos * sizeof(d), &d,
 				   sizeof(d)))
 			return -REFNIC_QERR_RING_DMA;
-		if (seg == 0)
+		if (seg == 0) {
 			*offload = d.flags;
+			if (tx_by_ref(dev, fn, &d, f))
+				return 1;
+			f->data = buf;
+		}
 		if (d.len == 0 || total + d.len > tx_max_frame(fn))
 			return -REFNIC_QERR_BAD_LEN;
-		if (refnic_dp_read(dev, fn, d.addr, f->data + total, d.len))
+		if (refnic_dp_read(dev, fn, d.addr, buf + total, d.len))
 			return -REFNIC_QERR_BUF_DMA;
 		total += d.len;
 		pos = (pos + 1) & mask;
@@ -52,16 +77,19 @@ static int tx_gather_one(struct refnic_dev *dev, struct refnic_func *fn, struct 
 	}
 }
 
-/* Make a gathered frame wire-ready: pad like a MAC, parse, checksum offload. */
-static void tx_finish(struct refnic_frame *f, uint16_t offload)
+/*
+ * Make a frame wire-ready: pad like a MAC, parse, checksum offload. Only a
+ * gathered frame (in @buf) is ever padded or checksummed (see tx_by_ref()).
+ */
+static void tx_finish(struct refnic_frame *f, uint8_t *buf, uint16_t offload)
 {
 	if (f->len < REFNIC_FRAME_MIN) {
-		memset(f->data + f->len, 0, REFNIC_FRAME_MIN - f->len);
+		memset(buf + f->len, 0, REFNIC_FRAME_MIN - f->len);
 		f->len = REFNIC_FRAME_MIN;
 	}
 	refnic_pkt_parse(f->data, f->len, &f->pkt);
 	if (offload & REFNIC_TXD_CSUM_L4)
-		refnic_pkt_csum_fill(f->data, &f->pkt);
+		refnic_pkt_csum_fill(buf, &f->pkt);
 }
 
 /* Up to a burst of frames into sys->frames; *err: the REFNIC_QERR_* that stopped it. */
@@ -74,11 +102,11 @@ static unsigned int tx_gather(struct refnic_dev *dev, struct refnic_func *fn,
 
 	while (n < REFNIC_BURST && q->ci != pi) {
 		struct refnic_frame *f = &sys->frames[n];
+		uint8_t *buf = sys->frame_mem + (size_t)n * REFNIC_FRAME_MAX;
 		uint16_t offload = 0;
 		int rc;
 
-		f->data = sys->frame_mem + (size_t)n * REFNIC_FRAME_MAX;
-		rc = tx_gather_one(dev, fn, q, pi, f, &offload);
+		rc = tx_gather_one(dev, fn, q, pi, f, buf, &offload);
 		if (rc <= 0) {
 			*err = (uint8_t)-rc;
 			break;
@@ -88,7 +116,7 @@ static unsigned int tx_gather(struct refnic_dev *dev, struct refnic_func *fn,
 		q->stats.bytes += f->len;
 		fn->stats.tx_packets++;
 		fn->stats.tx_bytes += f->len;
-		tx_finish(f, offload);
+		tx_finish(f, buf, offload);
 		f->src = port;
 		f->txfn = fn;
 		f->txq = q;
@@ -116,18 +144,20 @@ static unsigned int tx_poll(struct refnic_dev *dev, struct refnic_func *fn, stru
 		err = REFNIC_QERR_DOORBELL;
 	else
 		n = tx_gather(dev, fn, q, pi, &err);
-	refnic_dp_unlock(dev);
-	/* Our DMA lock is released: delivery takes each receiver's in turn. */
-	if (n)
+	/*
+	 * Frames may point into our driver's buffers: they are delivered with
+	 * our DMA lock held (delivery takes each receiver's in turn, nesting
+	 * if it is ours), and head passes them only afterwards.
+	 */
+	if (n) {
 		refnic_switch_forward(dev->sys, dev->sys->frames, n);
-	if (!n && !err)
-		return 0; /* a frame without its EOP yet */
-	refnic_dp_lock(dev);
-	if (n)
 		refnic_queue_publish(dev, fn, q);
+	}
 	if (err)
 		refnic_queue_fail(dev, fn, q, err);
 	refnic_dp_unlock(dev);
+	if (!n && !err)
+		return 0; /* a frame without its EOP yet */
 	return n ? n : 1;
 }
 

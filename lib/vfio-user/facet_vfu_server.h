@@ -122,6 +122,26 @@ void facet_vfu_server_dma_unlock(struct facet_vfu_server *srv);
 int facet_vfu_server_dma_translate(struct facet_vfu_server *srv, uint64_t iova, size_t len,
 				   uint32_t prot, void **va);
 
+/** A whole DMA map, as facet_vfu_server_dma_window() reports it. */
+struct facet_vfu_dma_window {
+	uint64_t iova;
+	uint64_t len;
+	uint32_t prot; /* FACET_VFU_DMA_* the map grants */
+	void *va;      /* start of the map in our mapping; NULL: no fd (messages only) */
+};
+
+/**
+ * Under the lock: the map containing @iova (0), or -EFAULT. For translation
+ * caches: the window (and its va) stays valid while the read lock is held,
+ * and across lock holds while facet_vfu_server_dma_gen() is unchanged.
+ * translate() on a range is the same as checking it against this window.
+ */
+int facet_vfu_server_dma_window(struct facet_vfu_server *srv, uint64_t iova,
+				struct facet_vfu_dma_window *w);
+
+/** Under the lock: the map table's generation, changed by every DMA_MAP and DMA_UNMAP. */
+uint64_t facet_vfu_server_dma_gen(struct facet_vfu_server *srv);
+
 /**
  * Copy in/out (take the lock themselves): through the mmap, or
  * DMA_READ/DMA_WRITE messages for maps without an fd; -EFAULT outside mapped

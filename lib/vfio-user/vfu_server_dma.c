@@ -58,6 +58,7 @@ static int vfu_dma_insert(struct facet_vfu_server *srv, const struct vfu_dma *m)
 	memmove(&srv->dmas[pos + 1], &srv->dmas[pos], (srv->n_dmas - pos) * sizeof(*m));
 	srv->dmas[pos] = *m;
 	srv->n_dmas++;
+	srv->dma_gen++;
 	return 0;
 }
 
@@ -167,6 +168,7 @@ static void vfu_drop_dmas(struct facet_vfu_server *srv)
 			munmap(srv->dmas[i].va, srv->dmas[i].len);
 	}
 	srv->n_dmas = 0;
+	srv->dma_gen++;
 	pthread_rwlock_unlock(&srv->dma_lock);
 }
 
@@ -223,6 +225,7 @@ int vfu_cmd_dma_unmap(struct facet_vfu_server *srv, struct facet_vfu_msg *msg,
 	memmove(&srv->dmas[i], &srv->dmas[i + 1],
 		(srv->n_dmas - (unsigned int)i - 1) * sizeof(gone));
 	srv->n_dmas--;
+	srv->dma_gen++;
 	pthread_rwlock_unlock(&srv->dma_lock);
 	if (gone.va)
 		munmap(gone.va, gone.len);
@@ -265,6 +268,23 @@ int facet_vfu_server_dma_translate(struct facet_vfu_server *srv, uint64_t iova, 
 	if (!m->va)
 		return -ENOTSUP;
 	*va = (char *)m->va + (iova - m->iova);
+	return 0;
+}
+
+uint64_t facet_vfu_server_dma_gen(struct facet_vfu_server *srv)
+{
+	return srv->dma_gen;
+}
+
+int facet_vfu_server_dma_window(struct facet_vfu_server *srv, uint64_t iova,
+				struct facet_vfu_dma_window *w)
+{
+	const struct vfu_dma *m = vfu_dma_find(srv, iova);
+
+	if (!m)
+		return -EFAULT;
+	*w = (struct facet_vfu_dma_window){ .iova = m->iova, .len = m->len, .prot = m->prot,
+					    .va = m->va };
 	return 0;
 }
 

@@ -58,6 +58,7 @@ struct facet_vfu_server {
 	pthread_rwlock_t dma_lock;
 	struct vfu_dma *dmas; /* sorted by iova, no overlaps */
 	unsigned int n_dmas;
+	uint64_t dma_gen; /* bumped with dma_lock held for writing by every table change */
 
 	pthread_mutex_t irq_lock;
 	int *irq_fds[FACET_VFU_PCI_NUM_IRQS]; /* desc.irq_counts[i] each, -1: none */
