@@ -61,14 +61,19 @@ memif_run() { # size -> "mpps gbps"
 scripts=$(dirname "$0")/../scripts
 "$scripts/setup-hugepages.sh" 512 >/dev/null
 
-echo "Ethernet io forwarding, 2 ports, one forwarding core, ${secs} s per run"
+echo "Ethernet io forwarding, 2 ports, one forwarding core, best of two ${secs} s runs"
 echo "(Mpps and Gbit/s per port, in each direction; Gbit/s counts preamble, SFD and IFG)"
 echo
 printf "| %-6s | %-20s | %-20s | %-11s |\n" "frame" "Facet refnic" "DPDK memif pair" "Facet/memif"
 printf "|%s|%s|%s|%s|\n" "--------" "----------------------" "----------------------" "-------------"
+# The better of two runs each: on 2 cores a run can lose a second to anything.
+best_of_two() { # run-function size -> "mpps gbps"
+	{ "$1" "$2"; "$1" "$2"; } | sort -n -r | head -n 1
+}
+
 for size in 64 1500; do
-	read -r f_mpps f_gbps < <(facet_run "$size")
-	read -r m_mpps m_gbps < <(memif_run "$size")
+	read -r f_mpps f_gbps < <(best_of_two facet_run "$size")
+	read -r m_mpps m_gbps < <(best_of_two memif_run "$size")
 	ratio=$(awk -v a="$f_mpps" -v b="$m_mpps" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')
 	printf "| %-6s | %5s Mpps %6s Gb/s | %5s Mpps %6s Gb/s | %11s |\n" "${size} B" \
 		"$f_mpps" "$f_gbps" "$m_mpps" "$m_gbps" "$ratio"
