@@ -15,6 +15,11 @@ PACKAGES=(
 	libcmocka-dev
 	iproute2
 	iputils-ping
+	qemu-system-x86
+	busybox-static
+	kmod
+	cpio
+	xz-utils
 )
 # The benchmarks' peers: DPDK's testpmd (memif pair), perf for profiles.
 BENCH_PACKAGES=(

@@ -6,6 +6,8 @@ set -uo pipefail
 
 build=${1:-build}
 asan=${2:-build-asan}
+# Both builds boot the same guest kernel for the VM test: download it once.
+export FACET_VM_CACHE=${FACET_VM_CACHE:-$PWD/.cache/vm}
 werror=false
 [ -n "${CI:-}" ] && werror=true
 

@@ -550,10 +550,15 @@ static int kv_numa_node(const struct kv_dev *kv)
 	return (int)node;
 }
 
-/* The vfio cdev name ("vfio3") from <device>/vfio-dev/, or -ENOENT. */
+/*
+ * The vfio cdev name ("vfio3") from <device>/vfio-dev/, or -ENOENT. Linux
+ * 6.1 to 6.5 already list the vfio device there, but as a plain sysfs
+ * device without a character device: only a "dev" attribute (major:minor)
+ * says that /dev/vfio/devices/<name> exists (6.6+, CONFIG_VFIO_DEVICE_CDEV).
+ */
 static int kv_find_cdev(const struct kv_dev *kv, char *name, size_t size)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], devattr[PATH_MAX];
 	struct dirent *de;
 	int ret = -ENOENT;
 	DIR *dir;
@@ -565,7 +570,9 @@ static int kv_find_cdev(const struct kv_dev *kv, char *name, size_t size)
 		return -ENOENT;
 	while ((de = readdir(dir))) {
 		if (!strncmp(de->d_name, "vfio", 4) && isdigit((unsigned char)de->d_name[4]) &&
-		    strlen(de->d_name) < size) {
+		    strlen(de->d_name) < size &&
+		    kv_path(devattr, sizeof(devattr), "%s/%s/dev", path, de->d_name) == 0 &&
+		    access(devattr, F_OK) == 0) {
 			strcpy(name, de->d_name);
 			ret = 0;
 			break;

@@ -175,13 +175,18 @@ static void fake_dev_node(const char *rel, mode_t mode)
 	write_file(p, "", mode);
 }
 
-/* The vfio cdev of a device: sysfs vfio-dev/<name> and /dev/vfio/devices/<name>. */
+/*
+ * The vfio cdev of a device: sysfs vfio-dev/<name> with its "dev" attribute
+ * (6.6+), and /dev/vfio/devices/<name>.
+ */
 static void fake_cdev(const char *addr, const char *name)
 {
 	char p[PATH_MAX];
 
 	fpath(p, "sys/devices/pci0000:00/%s/vfio-dev/%s", addr, name);
 	mkdirs(p);
+	fpath(p, "sys/devices/pci0000:00/%s/vfio-dev/%s/dev", addr, name);
+	write_file(p, "511:3\n", 0444);
 	fpath(p, "dev/vfio/devices");
 	mkdirs(p);
 	fpath(p, "dev/vfio/devices/%s", name);
@@ -459,6 +464,27 @@ static void test_iommufd_forced_without_cdev(void **state)
 	assert_logged(DEV_ADDR ": FACET_VFIO_BACKEND=iommufd, but the device has no vfio cdev");
 }
 
+/*
+ * Linux 6.1-6.5 list the vfio device under vfio-dev/ with no character
+ * device (no "dev" attribute): that is not a cdev (seen in the VM test).
+ */
+static void test_iommufd_forced_vfio_dev_without_cdev(void **state)
+{
+	char p[PATH_MAX];
+
+	fake_bound_device();
+	fpath(p, "sys/devices/pci0000:00/%s/vfio-dev/vfio0", DEV_ADDR);
+	mkdirs(p);
+	fake_dev_node("iommu", 0666);
+	setenv("FACET_VFIO_BACKEND", "iommufd", 1);
+	assert_int_equal(try_open(DEV_ADDR), -ENODEV);
+	assert_logged(DEV_ADDR ": FACET_VFIO_BACKEND=iommufd, but the device has no vfio cdev");
+	unsetenv("FACET_VFIO_BACKEND");
+	assert_int_equal(try_open(DEV_ADDR), -ENODEV);
+	assert_not_logged("falling back");
+	assert_logged("vfio module not loaded");
+}
+
 static void test_iommufd_forced_no_dev_iommu(void **state)
 {
 	fake_bound_device();
@@ -552,6 +578,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_iommufd_forced_without_cdev, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iommufd_forced_no_dev_iommu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iommufd_forced_not_a_cdev, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iommufd_forced_vfio_dev_without_cdev, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_iommufd_permission_denied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto_falls_back_to_type1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto_without_iommufd_uses_type1, setup,
