@@ -9,7 +9,9 @@
  * bus lock first, then visits every device whose dev->driver is that driver:
  * a probe already running finishes (the visitor waits on the device lock)
  * and is then undone, and no new probe can start. That is why no per-driver
- * reference count is needed.
+ * reference count is needed, provided dev->driver is cleared only when the
+ * device is done with the driver (its name included): probe failure and
+ * unbind clear it last.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -124,9 +126,10 @@ static int probe(struct facet_bus_device *dev, struct bus_driver *drv,
 	/* Leave nothing half-bound: children the failed probe published go too. */
 	set_bind(dev, BUS_BIND_REMOVING, drv);
 	bus_delete_children(dev);
-	set_bind(dev, BUS_BIND_NONE, NULL);
 	BUS_ERR("%s: probe by %s failed: %s", dev->name, name, strerror(-ret));
 	bus_event_emit(dev->bus, FACET_BUS_EVENT_PROBE_FAIL, dev, name, ret);
+	/* Last: once dev->driver is cleared, unregistering @drv no longer waits for us. */
+	set_bind(dev, BUS_BIND_NONE, NULL);
 	return ret;
 }
 
@@ -138,9 +141,10 @@ void bus_unbind_locked(struct facet_bus_device *dev)
 	bus_delete_children(dev);
 	if (drv->ops->remove)
 		drv->ops->remove(dev);
-	set_bind(dev, BUS_BIND_NONE, NULL);
 	BUS_INFO("%s: unbound from %s", dev->name, drv->ops->name);
 	bus_event_emit(dev->bus, FACET_BUS_EVENT_UNBIND, dev, drv->ops->name, 0);
+	/* Last: once dev->driver is cleared, unregistering @drv no longer waits for us. */
+	set_bind(dev, BUS_BIND_NONE, NULL);
 }
 
 /* Bind by matching; -ENOENT when no driver accepts the device. dev->lock held. */
