@@ -20,6 +20,8 @@ PACKAGES=(
 	kmod
 	cpio
 	xz-utils
+	libdpdk-dev
+	dpdk-dev
 )
 # The benchmarks' peers: DPDK's testpmd (memif pair), perf for profiles.
 BENCH_PACKAGES=(
