@@ -101,31 +101,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Frames with @magic the peer receives within @ms, packed into E.bufs. */
 static unsigned int peer_collect(uint32_t magic, unsigned int want, int ms)
 {
-	unsigned int got = 0;
-
-	for (long end = now_ms() + ms; got < want && now_ms() < end;) {
-		ssize_t r;
-
-		if (!ul_wait_readable(E.peer, (int)(end - now_ms())))
-			continue;
-		r = recv(E.peer, E.bufs[got], REFNIC_UPLINK_FRAME_MAX, 0);
-		assert_true(r >= 0);
-		E.lens[got] = (uint32_t)r;
-		if (ul_frame_seq(E.bufs[got], E.lens[got], magic) >= 0)
-			got++;
-	}
-	return got;
+	return ul_sock_collect(E.peer, magic, want, ms, E.bufs, E.lens);
 }
 
 static void peer_send(const uint8_t *f, uint32_t len)
@@ -206,14 +184,14 @@ static void test_vlan(void **state)
 	uint8_t sent[3][256];
 	uint32_t slen[3];
 	unsigned int got = 0;
-	long end = now_ms() + 5000;
+	long end = ul_now_ms() + 5000;
 
 	slen[0] = make_tagged(sent[0], 100, 0x8100, 0x2005, 0);
 	slen[1] = make_tagged(sent[1], 200, 0x88a8, 0x0123, 1);
 	slen[2] = make_tagged(sent[2], 60, 0x8100, 0x0000, 2); /* priority tag: VID 0 */
 	for (unsigned int i = 0; i < 3; i++)
 		peer_send(sent[i], slen[i]);
-	while (got < 3 && now_ms() < end) {
+	while (got < 3 && ul_now_ms() < end) {
 		int r;
 
 		if (!ul_wait_readable(refnic_uplink_poll_fd(E.u), 100))
@@ -345,7 +323,7 @@ static unsigned int collect_stack_frames(void)
 {
 	unsigned int seen = 0;
 
-	for (long end = now_ms() + 5000; seen != 7 && now_ms() < end;) {
+	for (long end = ul_now_ms() + 5000; seen != 7 && ul_now_ms() < end;) {
 		int r, proto;
 
 		if (!ul_wait_readable(refnic_uplink_poll_fd(E.u), 100))

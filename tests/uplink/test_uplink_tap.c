@@ -87,30 +87,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static unsigned int host_collect(uint32_t magic, unsigned int want, int ms)
 {
-	unsigned int got = 0;
-
-	for (long end = now_ms() + ms; got < want && now_ms() < end;) {
-		ssize_t r;
-
-		if (!ul_wait_readable(E.host, (int)(end - now_ms())))
-			continue;
-		r = recv(E.host, E.bufs[got], REFNIC_UPLINK_FRAME_MAX, 0);
-		assert_true(r >= 0);
-		E.lens[got] = (uint32_t)r;
-		if (ul_frame_seq(E.bufs[got], E.lens[got], magic) >= 0)
-			got++;
-	}
-	return got;
+	return ul_sock_collect(E.host, magic, want, ms, E.bufs, E.lens);
 }
 
 static void host_send(const uint8_t *f, uint32_t len)

@@ -414,3 +414,30 @@ bool ul_wait_running(const char *ifname, int ms)
 	close(s);
 	return ok;
 }
+
+long ul_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+unsigned int ul_sock_collect(int fd, uint32_t magic, unsigned int want, int ms, uint8_t **bufs,
+			     uint32_t *lens)
+{
+	unsigned int got = 0;
+
+	for (long end = ul_now_ms() + ms; got < want && ul_now_ms() < end;) {
+		ssize_t r;
+
+		if (!ul_wait_readable(fd, (int)(end - ul_now_ms())))
+			continue;
+		r = recv(fd, bufs[got], REFNIC_UPLINK_FRAME_MAX, 0);
+		assert_true(r >= 0);
+		lens[got] = (uint32_t)r;
+		if (ul_frame_seq(bufs[got], lens[got], magic) >= 0)
+			got++;
+	}
+	return got;
+}

@@ -33,6 +33,16 @@ bool ul_l4_csum_ok(const uint8_t *f, uint32_t len, int *proto);
 /* poll() @fd for POLLIN up to @ms; true if readable. */
 bool ul_wait_readable(int fd, int ms);
 
+/** Milliseconds on the monotonic clock. */
+long ul_now_ms(void);
+
+/**
+ * Receive on socket @fd, for up to @ms, until @want frames carrying @magic
+ * arrived; they are packed into bufs/lens (others are dropped). Returns the count.
+ */
+unsigned int ul_sock_collect(int fd, uint32_t magic, unsigned int want, int ms, uint8_t **bufs,
+			     uint32_t *lens);
+
 /*
  * Receive frames with @magic from @u, sleeping on its poll_fd, until @want
  * arrived or @ms passed; they are packed into @bufs/@lens in arrival order.
