@@ -18,6 +18,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -37,6 +39,7 @@ extern char **environ;
 
 static char dir[64] = "/tmp/facet-dpdk-XXXXXX";
 static char sock[2][128], logpath[128];
+static char pmd_dir[PATH_MAX], pmd_copy[PATH_MAX];
 static pid_t model = -1, testpmd = -1;
 
 static void cleanup(void)
@@ -53,6 +56,64 @@ static void cleanup(void)
 	unlink(sock[1]);
 	unlink(logpath);
 	rmdir(dir);
+	if (pmd_copy[0])
+		unlink(pmd_copy);
+	if (pmd_dir[0])
+		rmdir(pmd_dir);
+}
+
+static void __attribute__((format(printf, 1, 2), noreturn)) fail(const char *fmt, ...);
+
+/* Is @path and every directory above it closed to other users' writes? */
+static bool path_is_private(const char *path)
+{
+	char copy[PATH_MAX], parent[PATH_MAX];
+	struct stat st;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	for (;;) {
+		if (stat(copy, &st) != 0 || (st.st_mode & S_IWOTH))
+			return false;
+		if (strcmp(copy, "/") == 0 || strcmp(copy, ".") == 0)
+			return true;
+		snprintf(parent, sizeof(parent), "%s", dirname(copy));
+		memcpy(copy, parent, sizeof(copy));
+	}
+}
+
+/*
+ * EAL refuses to load a -d plugin from under a world-writable directory
+ * (/tmp, where a build tree may well live), so testpmd gets a copy of the
+ * PMD in a private directory.
+ */
+static const char *stage_pmd(const char *pmd)
+{
+	const char *bases[] = { getenv("HOME"), "/run", "/var/lib" };
+	char buf[65536];
+	ssize_t n;
+	int in, out;
+
+	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]) && !pmd_dir[0]; i++) {
+		if (!bases[i] || !path_is_private(bases[i]))
+			continue;
+		snprintf(pmd_dir, sizeof(pmd_dir), "%s/.facet-pmd-XXXXXX", bases[i]);
+		if (!mkdtemp(pmd_dir))
+			pmd_dir[0] = '\0';
+	}
+	if (!pmd_dir[0])
+		fail("no private directory to stage %s in for EAL", pmd);
+	snprintf(pmd_copy, sizeof(pmd_copy), "%s/librte_net_facet.so", pmd_dir);
+	in = open(pmd, O_RDONLY | O_CLOEXEC);
+	out = open(pmd_copy, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+	if (in < 0 || out < 0)
+		fail("stage %s: %s", pmd, strerror(errno));
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, n) != n)
+			fail("stage %s: %s", pmd, strerror(errno));
+	}
+	close(in);
+	close(out);
+	return pmd_copy;
 }
 
 static void dump_log(void)
@@ -352,7 +413,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	start_model(argv[2]);
-	fd = start_testpmd(exe, argv[3]);
+	fd = start_testpmd(exe, stage_pmd(argv[3]));
 	wait_prompts(++prompts, 60000);
 
 	cmd(fd, "start tx_first", 10000);
