@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "refnic_hw_rdma.h" /* revision 1.2: the RDMA engine */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -149,7 +151,7 @@ enum refnic_opcode {
 	REFNIC_OP_SET_RSS = 0x24,     /* rev 1.1: key, hash types, indirection table */
 				      /* 0x25-0x2f reserved: Ethernet control */
 	/* 0x30-0x3f reserved: sub-functions (SF create, destroy, query) */
-	/* 0x40-0x5f reserved: RDMA objects (PD, MR, CQ, QP, AH) */
+	/* 0x40-0x5f: RDMA objects (rev 1.2, enum refnic_rdma_opcode) */
 	/* 0x60-0x7f reserved: embedded switch, uplink, steering */
 	/* 0x80-0xef reserved */
 	/* 0xf0-0xff reserved: implementation specific, debug */
@@ -176,7 +178,7 @@ enum refnic_queue_type {
 	REFNIC_QT_EVENT = 1, /* device -> driver asynchronous events */
 	REFNIC_QT_TX = 2,    /* rev 1.1: Ethernet send queue */
 	REFNIC_QT_RX = 3,    /* rev 1.1: Ethernet receive queue */
-	REFNIC_QT_CQ = 4,    /* reserved: completion queue */
+	REFNIC_QT_CQ = 4,    /* rev 1.2: RDMA completion queue (refnic_hw_rdma.h) */
 	/* 5-7 reserved */
 	REFNIC_QT_NUM = 8,
 };
@@ -233,6 +235,8 @@ struct refnic_sqe {
 			uint32_t flags; /* REFNIC_STATS_F_* */
 			uint8_t rsvd[36];
 		} query_stats;
+		struct refnic_cmd_rdma_obj rdma_obj; /* rev 1.2 (refnic_hw_rdma.h) */
+		struct refnic_cmd_set_gid set_gid;   /* rev 1.2 */
 	};
 };
 static_assert(sizeof(struct refnic_sqe) == 64, "refnic_sqe is 64 bytes");
