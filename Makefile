@@ -27,6 +27,7 @@ test: deps
 bench: build
 	scripts/install-deps.sh --bench
 	bench/eth-fwd.sh $(BUILD)
+	bench/dpdk-fwd.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -195,6 +195,21 @@ static int names_append(struct loaded_names *out, const struct facet_bus_driver 
 	return 0;
 }
 
+/*
+ * dlopen the file @path names, not the link: the build tree's plugin
+ * directory holds symbolic links, and a plugin finds the libraries it needs
+ * through a run path relative to $ORIGIN, which the loader takes from the
+ * name it was given.
+ */
+static void *plugin_dlopen(const char *path)
+{
+	char *real = realpath(path, NULL);
+	void *handle = dlopen(real ? real : path, RTLD_NOW | RTLD_LOCAL);
+
+	free(real);
+	return handle;
+}
+
 /* dlopen @p and register its drivers; plugin_lock held. */
 static int plugin_load_locked(struct facet_bus *bus, struct bus_plugin *p, struct loaded_names *out)
 {
@@ -208,7 +223,7 @@ static int plugin_load_locked(struct facet_bus *bus, struct bus_plugin *p, struc
 		p->broken = true;
 		return -ELIBBAD;
 	}
-	handle = dlopen(p->path, RTLD_NOW | RTLD_LOCAL);
+	handle = plugin_dlopen(p->path);
 	if (!handle) {
 		BUS_ERR("plugin %s: cannot load: %s", p->path, dlerror());
 		p->broken = true;

@@ -5,6 +5,10 @@
  * pointers. A bulk get or put is a memcpy of pointers: no per-buffer work
  * beyond touching the headers the caller touches anyway. See facet_pktbuf.h
  * for the threading rule.
+ *
+ * An external-buffer pool (facet_pktbuf_pool_create_ext) is the same stack
+ * of headers without DMA memory of its own: its callbacks attach the
+ * application's buffers on get and release them on put, one call per bulk.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -29,7 +33,9 @@ struct facet_pktbuf_pool {
 	struct facet_pktbuf *hdrs;
 	struct facet_core_dma *dma;
 	struct facet_core_dev *pci;
-	struct facet_bus_device *owner; /* referenced: keeps the PCI device open */
+	struct facet_bus_device *owner;		/* referenced: keeps the PCI device open */
+	const struct facet_pktbuf_ext_ops *ext; /* external-buffer pool: its callbacks */
+	void *ext_ctx;
 };
 
 static int check_opts(const struct facet_pktbuf_pool_opts *opts, uint16_t *buf_size)
@@ -78,6 +84,36 @@ static void pool_release(struct facet_pktbuf_pool *p)
 	free(p);
 }
 
+/* The pool object, its header array and its stack (no buffers yet). */
+static struct facet_pktbuf_pool *pool_new(struct facet_core_dev *pci,
+					  struct facet_bus_device *owner, uint32_t count,
+					  uint16_t buf_size, bool shared)
+{
+	struct facet_pktbuf_pool *p = calloc(1, sizeof(*p));
+	int ret;
+
+	if (!p)
+		return NULL;
+	p->count = count;
+	p->buf_size = buf_size;
+	p->shared = shared;
+	if (p->shared)
+		pthread_spin_init(&p->lock, PTHREAD_PROCESS_PRIVATE);
+	p->pci = pci;
+	p->owner = owner;
+	if (owner)
+		facet_bus_device_get(owner);
+	p->stack = calloc(p->count, sizeof(*p->stack));
+	ret = posix_memalign((void **)&p->hdrs, 64, (size_t)p->count * sizeof(*p->hdrs));
+	if (ret || !p->stack) {
+		p->hdrs = ret ? NULL : p->hdrs;
+		pool_release(p);
+		return NULL;
+	}
+	memset(p->hdrs, 0, (size_t)p->count * sizeof(*p->hdrs));
+	return p;
+}
+
 int facet_pktbuf_pool_create(struct facet_core_dev *pci, struct facet_bus_device *owner,
 			     const struct facet_pktbuf_pool_opts *opts,
 			     struct facet_pktbuf_pool **out)
@@ -92,26 +128,9 @@ int facet_pktbuf_pool_create(struct facet_core_dev *pci, struct facet_bus_device
 	ret = check_opts(opts, &buf_size);
 	if (ret < 0)
 		return ret;
-	p = calloc(1, sizeof(*p));
+	p = pool_new(pci, owner, opts->count, buf_size, opts->flags & FACET_PKTBUF_POOL_F_SHARED);
 	if (!p)
 		return -ENOMEM;
-	p->count = opts->count;
-	p->buf_size = buf_size;
-	p->shared = opts->flags & FACET_PKTBUF_POOL_F_SHARED;
-	if (p->shared)
-		pthread_spin_init(&p->lock, PTHREAD_PROCESS_PRIVATE);
-	p->pci = pci;
-	p->owner = owner;
-	if (owner)
-		facet_bus_device_get(owner);
-	p->stack = calloc(p->count, sizeof(*p->stack));
-	ret = posix_memalign((void **)&p->hdrs, 64, (size_t)p->count * sizeof(*p->hdrs));
-	if (ret || !p->stack) {
-		p->hdrs = ret ? NULL : p->hdrs;
-		pool_release(p);
-		return -ENOMEM;
-	}
-	memset(p->hdrs, 0, (size_t)p->count * sizeof(*p->hdrs));
 	dopts.numa_node = opts->numa_node;
 	dopts.no_hugepages = opts->no_hugepages;
 	ret = facet_core_dma_alloc(pci, (size_t)p->count * buf_size, &dopts, &p->dma);
@@ -122,6 +141,34 @@ int facet_pktbuf_pool_create(struct facet_core_dev *pci, struct facet_bus_device
 		return ret;
 	}
 	pool_init_bufs(p);
+	*out = p;
+	return 0;
+}
+
+int facet_pktbuf_pool_create_ext(struct facet_core_dev *pci, struct facet_bus_device *owner,
+				 const struct facet_pktbuf_ext_opts *opts,
+				 struct facet_pktbuf_pool **out)
+{
+	struct facet_pktbuf_pool *p;
+
+	if (!pci || !opts || !out || !opts->ops || !opts->ops->release || opts->count == 0 ||
+	    opts->buf_size < POOL_MIN_BUF_SIZE) {
+		ETH_ERR("pool: bad options for an external-buffer pool");
+		return -EINVAL;
+	}
+	p = pool_new(pci, owner, opts->count, opts->buf_size, false);
+	if (!p)
+		return -ENOMEM;
+	p->ext = opts->ops;
+	p->ext_ctx = opts->ctx;
+	for (uint32_t i = 0; i < p->count; i++) {
+		p->hdrs[i].buf_len = p->buf_size;
+		p->hdrs[i].data_off = FACET_PKTBUF_HEADROOM;
+		p->hdrs[i].nb_segs = 1;
+		p->hdrs[i].pool = p;
+		p->stack[i] = &p->hdrs[i];
+	}
+	p->avail = p->count;
 	*out = p;
 	return 0;
 }
@@ -181,11 +228,24 @@ int facet_pktbuf_pool_get_bulk(struct facet_pktbuf_pool *pool, struct facet_pktb
 		memcpy(bufs, &pool->stack[pool->avail], n * sizeof(*bufs));
 	}
 	pool_unlock(pool);
+	if (pool->ext && ret == 0 && pool->ext->attach &&
+	    pool->ext->attach(pool->ext_ctx, bufs, n) < 0) {
+		pool->avail += n; /* the headers are still on the stack, above avail */
+		ret = -ENOBUFS;
+	}
 	return ret;
 }
 
 void facet_pktbuf_pool_put_bulk(struct facet_pktbuf_pool *pool, struct facet_pktbuf *const *bufs,
 				unsigned int n)
+{
+	if (pool->ext)
+		pool->ext->release(pool->ext_ctx, bufs, n);
+	facet_pktbuf_pool_detach_bulk(pool, bufs, n);
+}
+
+void facet_pktbuf_pool_detach_bulk(struct facet_pktbuf_pool *pool, struct facet_pktbuf *const *bufs,
+				   unsigned int n)
 {
 	pool_lock(pool);
 	memcpy(&pool->stack[pool->avail], bufs, n * sizeof(*bufs));

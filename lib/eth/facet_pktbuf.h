@@ -7,7 +7,9 @@
  * of equal size, so every buffer has an address the device can use (its
  * IOVA) and a driver posts it without a lookup. Buffer headers
  * (struct facet_pktbuf) live in ordinary memory next to the pool; only the
- * data is DMA memory.
+ * data is DMA memory. An external-buffer pool (facet_pktbuf_pool_create_ext)
+ * has headers only and borrows the application's buffers, already mapped
+ * for the device (the DPDK PMD's zero copy: the buffers are mbufs).
  *
  * A frame larger than one buffer is a chain of segments linked by @next; the
  * first segment carries the frame-wide fields (pkt_len, nb_segs, ol_flags,
@@ -163,6 +165,60 @@ int facet_pktbuf_alloc_bulk(struct facet_pktbuf_pool *pool, struct facet_pktbuf 
 
 /** Allocate one fresh packet, or NULL. */
 struct facet_pktbuf *facet_pktbuf_alloc(struct facet_pktbuf_pool *pool);
+
+/* ---- external-buffer pools ---------------------------------------------------- */
+
+/*
+ * An external-buffer pool owns only buffer headers; the buffers belong to
+ * the application (a DPDK mempool's mbufs, for instance) and are already
+ * mapped for the device (facet_core_dma_register()). A driver uses it like
+ * any pool: a get hands out headers the pool's attach() has just given
+ * buffers (buf_addr, buf_iova, buf_len, udata), a put gives the buffers to
+ * release() and keeps the headers. The application takes a buffer over
+ * (zero copy) by returning its header with facet_pktbuf_pool_detach_bulk(),
+ * which releases nothing. The pool's device is @pci as for any pool, so
+ * drivers treat its buffers as local. Same threading rule as any pool.
+ */
+
+/** Callbacks of an external-buffer pool; @ctx is facet_pktbuf_ext_opts.ctx. */
+struct facet_pktbuf_ext_ops {
+	/**
+	 * Give each of the @n headers a buffer: set buf_addr, buf_iova, buf_len
+	 * (and udata to find the buffer again). All or nothing: 0, or -ENOBUFS
+	 * with nothing taken. NULL: headers are handed out as they are (the
+	 * caller fills them, e.g. a TX path describing buffers it already has).
+	 */
+	int (*attach)(void *ctx, struct facet_pktbuf **bufs, unsigned int n);
+	/**
+	 * The @n headers come back through a put or a free (sent, dropped,
+	 * drained): release their buffers. Called before the headers are reused.
+	 */
+	void (*release)(void *ctx, struct facet_pktbuf *const *bufs, unsigned int n);
+};
+
+/** Options for facet_pktbuf_pool_create_ext(). */
+struct facet_pktbuf_ext_opts {
+	uint32_t count;	   /**< headers (> 0): buffers out at the same time at most */
+	uint16_t buf_size; /**< bytes per buffer, headroom included: what drivers may fill */
+	const struct facet_pktbuf_ext_ops *ops;
+	void *ctx;
+};
+
+/**
+ * Create an external-buffer pool for the PCI device @pci (@owner as in
+ * facet_pktbuf_pool_create()). Returns 0 and sets *@pool, -EINVAL or -ENOMEM.
+ */
+int facet_pktbuf_pool_create_ext(struct facet_core_dev *pci, struct facet_bus_device *owner,
+				 const struct facet_pktbuf_ext_opts *opts,
+				 struct facet_pktbuf_pool **pool);
+
+/**
+ * Return @n single-segment headers to @pool without releasing their buffers:
+ * the caller owns the buffers now. On a pool that is not external this is
+ * facet_pktbuf_pool_put_bulk().
+ */
+void facet_pktbuf_pool_detach_bulk(struct facet_pktbuf_pool *pool, struct facet_pktbuf *const *bufs,
+				   unsigned int n);
 
 /** Free a packet: every segment of its chain goes back to its pool. */
 void facet_pktbuf_free(struct facet_pktbuf *pkt);
