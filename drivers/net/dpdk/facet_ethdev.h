@@ -2,12 +2,23 @@
 /*
  * net_facet: a DPDK poll-mode driver on top of facet_eth (private header).
  *
- * One ethdev per --vdev net_facetN,dev=DEVICE[,port=NAME]. Every net_facet
- * port of the process shares one Facet bus; each distinct DEVICE is opened
- * once on it (facet_core_bus_open: the core and Ethernet slice plugins
- * autoload) and the ethdev drives the facet_eth port NAME of it (default:
- * the device's first port). The ethdev ops are thin wrappers of the
- * facet_eth control calls; the bursts (facet_rxtx.c) wrap facet_eth's.
+ * One ethdev per --vdev net_facetN,dev=DEVICE[,slice=NAME] (devargs:
+ * facet_probe.c). Every net_facet port of the process shares one Facet bus;
+ * each distinct DEVICE is opened once on it (facet_core_bus_open: the core
+ * and Ethernet slice plugins autoload) and the ethdev drives the facet_eth
+ * port of slice NAME of it (default: the device's first free one). The
+ * ethdev ops are thin wrappers of the facet_eth control calls; the bursts
+ * (facet_rxtx.c) wrap facet_eth's.
+ *
+ * Files, one concern each:
+ *   facet_probe.c    vdev driver, devargs, the process's bus and opened devices, probe/remove
+ *   facet_ethdev.c   the ops table; configure, info, start/stop/close, link, MAC, MTU, RX modes
+ *   facet_queue.c    RX/TX queue setup and release
+ *   facet_rss.c      RSS hash configuration and the redirection table
+ *   facet_stats.c    basic and extended statistics
+ *   facet_removal.c  the watchdog reporting a dead device (RTE_ETH_EVENT_INTR_RMV)
+ *   facet_mem.c      DPDK memory registered with the device (zero copy)
+ *   facet_rxtx.c     the bursts
  *
  * Datapath: zero copy (facet_mem.c, facet_rxtx.c).
  *  1. Memory. The first queue set up on a device registers every DPDK memory
@@ -50,9 +61,12 @@
 #ifndef FACET_ETHDEV_H
 #define FACET_ETHDEV_H
 
+#include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include <ethdev_driver.h>
 #include <rte_log.h>
@@ -196,6 +210,127 @@ struct facet_pmd_internals {
 	struct rte_ether_addr mac;
 	bool copy; /**< devarg copy=1: copy mode instead of zero copy */
 };
+
+/** The ethdev's private data (dev_private). */
+static inline struct facet_pmd_internals *facet_pmd_priv(struct rte_eth_dev *dev)
+{
+	return dev->data->dev_private;
+}
+
+/** DPDK takes any ring size; the device wants a power of two in [@min, @max]. */
+static inline uint16_t facet_pmd_desc_fit(uint16_t nb, uint16_t min, uint16_t max)
+{
+	uint32_t v = rte_align32pow2(nb ? nb : 1);
+
+	/* Not nested: RTE_MIN/RTE_MAX inside each other shadow their locals. */
+	v = RTE_MIN(v, (uint32_t)max);
+	return (uint16_t)RTE_MAX(v, (uint32_t)min);
+}
+
+/* ---- the ethdev (facet_ethdev.c) ------------------------------------------------------ */
+
+/** The ops of every net_facet ethdev. */
+extern const struct eth_dev_ops facet_pmd_ops;
+
+/* ---- the process's Facet bus, devices and ports (facet_probe.c) ------------------------ */
+
+/** One opened Facet device, shared by the net_facet ports on it. */
+struct facet_pmd_dev {
+	TAILQ_ENTRY(facet_pmd_dev) next;
+	char name[PATH_MAX]; /**< as given in dev= */
+	struct facet_bus_device *bdev;
+	struct facet_core_dev *pci; /**< owned by bdev: valid as long as it is */
+	unsigned int refcnt;
+};
+
+/*
+ * The net_facet ethdevs by ethdev port id, under facet_pmd_lock: the
+ * facet_eth port each drives (one ethdev per facet_eth port) and the
+ * removal state the watchdog keeps.
+ */
+struct facet_pmd_slot {
+	struct facet_eth_port *port; /**< NULL: not a net_facet port */
+	struct facet_pmd_dev *fdev;
+	bool live;    /**< probing finished: events may be raised */
+	bool removed; /**< the device died or the slice went away */
+};
+
+/**
+ * Guards the bus, the opened devices and facet_pmd_slots. Taken by probe,
+ * close and the watchdog (control threads), never on the datapath.
+ */
+extern pthread_mutex_t facet_pmd_lock;
+extern struct facet_pmd_slot facet_pmd_slots[RTE_MAX_ETHPORTS];
+
+/** Whether any device is open (the bus exists). Called with facet_pmd_lock held. */
+bool facet_pmd_devs_open(void);
+
+/**
+ * Give the ethdev's facet_eth port back and drop its reference on the
+ * device (the last one closes it, and the bus with the last device);
+ * clears @in's port and fdev. Takes facet_pmd_lock.
+ */
+void facet_pmd_port_detach(struct facet_pmd_internals *in, uint16_t port_id);
+
+/* ---- removal (facet_removal.c) ------------------------------------------------------------ */
+
+/**
+ * Whether the port or its device is gone (ops, not the watchdog); a closed
+ * port is not a removed one. The is_removed op.
+ */
+int facet_pmd_is_removed(struct rte_eth_dev *dev);
+
+/** The port is ready: from now on the watchdog may report its removal. */
+void facet_pmd_watch_port(uint16_t port_id);
+
+/* ---- queues (facet_queue.c) ---------------------------------------------------------------- */
+
+int facet_pmd_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc,
+			     unsigned int socket_id, const struct rte_eth_rxconf *rx_conf,
+			     struct rte_mempool *mp);
+int facet_pmd_tx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc,
+			     unsigned int socket_id, const struct rte_eth_txconf *tx_conf);
+void facet_pmd_rx_queue_release(struct rte_eth_dev *dev, uint16_t qid);
+void facet_pmd_tx_queue_release(struct rte_eth_dev *dev, uint16_t qid);
+
+/**
+ * After facet_eth_configure(), which forgets the queue setups: set up again
+ * the queues ethdev kept (those below the new counts).
+ */
+int facet_pmd_queues_restore(struct rte_eth_dev *dev);
+
+/** Before start: every queue is set up and, in zero copy, its mbufs shareable. */
+int facet_pmd_queues_check(struct rte_eth_dev *dev);
+
+/** Release every queue (close: ethdev frees the queue arrays, not the queues). */
+void facet_pmd_queues_release(struct rte_eth_dev *dev);
+
+/* ---- RSS (facet_rss.c) ----------------------------------------------------------------------- */
+
+/** facet_eth hash types (FACET_ETH_RSS_*) as RTE_ETH_RSS_* flags, and back. */
+uint64_t facet_pmd_rss_to_rte(uint32_t types);
+uint32_t facet_pmd_rss_from_rte(uint64_t hf);
+
+/** After facet_eth_configure(): apply the RSS configuration ethdev was given. */
+int facet_pmd_rss_configure(struct rte_eth_dev *dev);
+
+int facet_pmd_rss_hash_update(struct rte_eth_dev *dev, struct rte_eth_rss_conf *rc);
+int facet_pmd_rss_hash_conf_get(struct rte_eth_dev *dev, struct rte_eth_rss_conf *rc);
+int facet_pmd_reta_update(struct rte_eth_dev *dev, struct rte_eth_rss_reta_entry64 *reta_conf,
+			  uint16_t reta_size);
+int facet_pmd_reta_query(struct rte_eth_dev *dev, struct rte_eth_rss_reta_entry64 *reta_conf,
+			 uint16_t reta_size);
+
+/* ---- statistics (facet_stats.c) ------------------------------------------------------------ */
+
+int facet_pmd_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *stats);
+int facet_pmd_stats_reset(struct rte_eth_dev *dev);
+int facet_pmd_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs, unsigned int size);
+int facet_pmd_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names,
+			       unsigned int size);
+int facet_pmd_xstats_reset(struct rte_eth_dev *dev);
+
+/* ---- datapath -------------------------------------------------------------------------------- */
 
 /*
  * data_off, refcnt, nb_segs and port of an mbuf as one 8-byte word (ethdev's
