@@ -13,6 +13,7 @@ PACKAGES=(
 	libnuma-dev
 	libjson-c-dev
 	libcmocka-dev
+	zlib1g-dev
 	iproute2
 	iputils-ping
 	qemu-system-x86
@@ -22,6 +23,9 @@ PACKAGES=(
 	xz-utils
 	libdpdk-dev
 	dpdk-dev
+	libibverbs-dev
+	ibverbs-utils
+	perftest
 )
 # The benchmarks' peers: DPDK's testpmd (memif pair), perf for profiles.
 BENCH_PACKAGES=(

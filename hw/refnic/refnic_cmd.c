@@ -148,6 +148,7 @@ static int cmd_set_mac(struct refnic_dev *dev, struct refnic_func *fn, const str
 	    refnic_is_zero(cmd->mac, 6))
 		return REFNIC_STATUS_INVALID_FIELD;
 	memcpy(fn->mac, cmd->mac, 6);
+	refnic_rdma_mac_changed(fn);
 	return REFNIC_STATUS_OK;
 }
 
@@ -175,6 +176,20 @@ static const struct cmd_desc cmds[256] = {
 	[REFNIC_OP_SET_RX_MODE] = { refnic_cmd_set_rx_mode, false, false },
 	[REFNIC_OP_SET_MTU] = { refnic_cmd_set_mtu, false, false },
 	[REFNIC_OP_SET_RSS] = { refnic_cmd_set_rss, true, false },
+	/* RDMA (refnic_rdma_*.c, docs/refnic.md §16.3) */
+	[REFNIC_OP_QUERY_RDMA_CAPS] = { refnic_rdma_cmd_query_caps, true, false },
+	[REFNIC_OP_CREATE_PD] = { refnic_rdma_cmd_create_pd, false, false },
+	[REFNIC_OP_DESTROY_PD] = { refnic_rdma_cmd_destroy_pd, false, false },
+	[REFNIC_OP_CREATE_MR] = { refnic_rdma_cmd_create_mr, true, false },
+	[REFNIC_OP_DESTROY_MR] = { refnic_rdma_cmd_destroy_mr, false, false },
+	[REFNIC_OP_CREATE_QP] = { refnic_rdma_cmd_create_qp, true, false },
+	[REFNIC_OP_MODIFY_QP] = { refnic_rdma_cmd_modify_qp, true, false },
+	[REFNIC_OP_QUERY_QP] = { refnic_rdma_cmd_query_qp, true, false },
+	[REFNIC_OP_DESTROY_QP] = { refnic_rdma_cmd_destroy_qp, false, false },
+	[REFNIC_OP_CREATE_AH] = { refnic_rdma_cmd_create_ah, true, false },
+	[REFNIC_OP_DESTROY_AH] = { refnic_rdma_cmd_destroy_ah, false, false },
+	[REFNIC_OP_SET_GID] = { refnic_rdma_cmd_set_gid, false, false },
+	[REFNIC_OP_QUERY_GID] = { refnic_rdma_cmd_query_gid, true, false },
 };
 
 /* SQE header: reserved fields, and the buffer fields the command does (not) use. */

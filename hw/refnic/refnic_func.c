@@ -43,6 +43,9 @@ int refnic_funcs_init(struct refnic_dev *dev)
 
 void refnic_funcs_fini(struct refnic_dev *dev)
 {
+	for (unsigned int i = 0; dev->funcs && i < dev->num_funcs; i++)
+		refnic_rdma_func_fini(&dev->funcs[i]);
+	refnic_rdma_dev_fini(dev);
 	free(dev->funcs);
 	dev->funcs = NULL;
 }
@@ -55,15 +58,18 @@ struct refnic_func *refnic_func_get(struct refnic_dev *dev, unsigned int idx)
 }
 
 /*
- * RESET_FUNCTION, and each function's share of a device reset: queues gone
- * (their rings no longer touched), default MAC, counters zero, pending
- * events dropped, Ethernet settings (MTU, RX mode, RSS) back to defaults.
- * The link is the cable's and stays.
+ * RESET_FUNCTION, and each function's share of a device reset: RDMA objects
+ * and queues gone (their memory no longer touched; QPs first, they complete
+ * into CQs), default MAC and GID 0 = fe80::EUI-64(MAC), counters zero,
+ * pending events dropped, Ethernet settings (MTU, RX mode, RSS) back to
+ * defaults. The link is the cable's and stays. This is also how a client
+ * that died without tearing down leaves nothing behind.
  */
 void refnic_func_reset(struct refnic_dev *dev, struct refnic_func *fn)
 {
-	refnic_queues_destroy_all(dev, fn);
 	refnic_func_default_mac(dev, fn->idx, fn->mac);
+	refnic_rdma_func_reset(dev, fn);
+	refnic_queues_destroy_all(dev, fn);
 	memset(&fn->stats, 0, sizeof(fn->stats));
 	fn->link_event = false;
 	fn->qerr_pending = false;

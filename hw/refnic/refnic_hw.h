@@ -89,7 +89,7 @@ extern "C" {
 #define REFNIC_REG_MSIX_PBA	    0xc00 /* MSI-X pending bit array: 64 bits */
 
 #define REFNIC_SIGNATURE 0x434e4652u /* bytes 'R' 'F' 'N' 'C' */
-#define REFNIC_VERSION	 0x00010001u /* 1.1 */
+#define REFNIC_VERSION	 0x00010002u /* 1.2 */
 
 /* DEV_CTRL */
 #define REFNIC_CTRL_ENABLE	 (1u << 0)  /* run the admin queue */

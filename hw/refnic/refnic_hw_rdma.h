@@ -149,14 +149,27 @@ static_assert(sizeof(struct refnic_mr_config) == 64, "refnic_mr_config is 64 byt
  *
  * The CQ doorbell (result DB_OFF) holds the driver's consumer index and the
  * arm request; writing it announces no work (no wake needed). The device
- * never writes a CQE into a slot the consumer index does not free: a full
- * CQ stops (REFNIC_QERR_CQ_OVERRUN in a QUEUE_ERROR event) and the QPs that
- * then need it go to the error state.
+ * only reads it. The driver keeps its own copy of the word and always
+ * stores all of it. An arm request is ARM or ARM_SOLICITED with an arm
+ * sequence number other than the one of the last request the device took:
+ * the device takes it, raises the CQ's vector once for it and ignores that
+ * sequence number from then on, so storing the word again (a new consumer
+ * index) neither re-arms nor disarms. The driver moves to the next number
+ * once the event of the last one has been taken, or to ask ARM while
+ * ARM_SOLICITED is pending (docs/refnic.md §16.6).
+ *
+ * The device never writes a CQE into a slot the consumer index does not
+ * free: a full CQ stops (REFNIC_QERR_CQ_OVERRUN in a QUEUE_ERROR event) and
+ * the QPs that then need it go to the error state.
  */
-#define REFNIC_CQ_DB_CI_MASK	0x00ffffffu /* consumer index, modulo 2^24 (free-running) */
-#define REFNIC_CQ_DB_ARM	(1u << 31)  /* interrupt on the next CQE */
-#define REFNIC_CQ_DB_ARM_SOLICITED (1u << 30) /* ... on the next solicited or error CQE */
-#define REFNIC_QERR_CQ_OVERRUN	5u
+#define REFNIC_CQ_DB_CI_MASK	   0x00ffffffu /* consumer index, modulo 2^24 (free-running) */
+#define REFNIC_CQ_DB_ARM_SN_SHIFT  28
+#define REFNIC_CQ_DB_ARM_SN_MASK   (3u << REFNIC_CQ_DB_ARM_SN_SHIFT) /* arm sequence number */
+#define REFNIC_CQ_DB_ARM_SN(sn)	   (((uint32_t)(sn)&3u) << REFNIC_CQ_DB_ARM_SN_SHIFT)
+#define REFNIC_CQ_DB_ARM_SOLICITED (1u << 30) /* interrupt on the next solicited or error CQE */
+#define REFNIC_CQ_DB_ARM	   (1u << 31) /* interrupt on the next CQE */
+/* Bits 27:24 are reserved: 0. */
+#define REFNIC_QERR_CQ_OVERRUN	   5u
 
 /* CQE: 32 bytes, phase in the last byte, written last. */
 struct refnic_rdma_cqe {
@@ -175,6 +188,27 @@ struct refnic_rdma_cqe {
 };
 static_assert(sizeof(struct refnic_rdma_cqe) == 32, "refnic_rdma_cqe is 32 bytes");
 static_assert(offsetof(struct refnic_rdma_cqe, phase) == 31, "CQE phase is the last byte");
+
+/* CQE.vendor_err: which check failed (0 with SUCCESS; docs/refnic.md §16.6). */
+enum refnic_rdma_verr {
+	REFNIC_RDMA_VERR_NONE = 0,
+	REFNIC_RDMA_VERR_KEY = 1,	  /* no MR with that key in the function, or another PD */
+	REFNIC_RDMA_VERR_BOUNDS = 2,	  /* range outside the MR */
+	REFNIC_RDMA_VERR_RIGHTS = 3,	  /* the MR (or QP) lacks the access right */
+	REFNIC_RDMA_VERR_DMA = 4,	  /* the MR's memory is no longer in the DMA maps */
+	REFNIC_RDMA_VERR_WQE = 5,	  /* bad opcode, flags, SGE count or reserved field */
+	REFNIC_RDMA_VERR_LENGTH = 6,	  /* message too long, inline too long, atomic not 8 bytes */
+	REFNIC_RDMA_VERR_AH = 7,	  /* UD: no such AH, or another PD */
+	REFNIC_RDMA_VERR_RD_ATOMIC = 8,	  /* READ/atomic with max_rd_atomic 0 */
+	REFNIC_RDMA_VERR_NAK_INV_REQ = 9, /* the responder NAKed: invalid request */
+	REFNIC_RDMA_VERR_NAK_ACCESS = 10, /* ... remote access error */
+	REFNIC_RDMA_VERR_NAK_OP = 11,	  /* ... remote operational error */
+	REFNIC_RDMA_VERR_RETRY = 12,	  /* retransmission timeouts (or sequence NAKs) exhausted */
+	REFNIC_RDMA_VERR_RNR = 13,	  /* RNR NAKs exhausted */
+	REFNIC_RDMA_VERR_FLUSH = 14,	  /* flushed: the QP is in ERR (or SQE) */
+	REFNIC_RDMA_VERR_RECV_LEN = 15,	  /* receive: message longer than the posted buffers */
+	REFNIC_RDMA_VERR_BAD_RESP = 16,	  /* a response the requester could not use */
+};
 
 #define REFNIC_CQE_F_IMM       (1u << 0)
 #define REFNIC_CQE_F_GRH       (1u << 1) /* UD receive: a 40-byte GRH leads the buffer */

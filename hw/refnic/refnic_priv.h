@@ -19,6 +19,7 @@
  *   refnic_switch.c  the embedded switch: function ports and the uplink
  *   refnic_eth.c     Ethernet commands: RX mode, MTU, RSS, queue statistics
  *   refnic_pkt.c     frame parsing, checksums, the Toeplitz hash
+ *   refnic_rdma_*.c  the RDMA engine (its own private header, refnic_rdma.h)
  *
  * Locking: one mutex per system, sys->lock (refnic_lock()), protects the
  * state of every device in it: the switch moves frames from one device's
@@ -81,6 +82,8 @@
 
 struct refnic_dev;
 struct refnic_func;
+struct refnic_rdma;
+struct refnic_rdma_dev;
 
 /* A queue object of any type. */
 struct refnic_queue {
@@ -103,6 +106,9 @@ struct refnic_queue {
 	uint8_t error;	  /* REFNIC_QERR_*: nonzero, the queue has stopped */
 	bool error_event; /* a QUEUE_ERROR waits to be posted */
 	bool dirty;	  /* RX: descriptors written back, status.head not yet */
+	/* CQ (refnic_rdma_cq.c); ci above is the consumer index last taken */
+	uint32_t cq_arm;   /* REFNIC_CQ_DB_ARM or _ARM_SOLICITED pending, 0: disarmed */
+	uint8_t cq_arm_sn; /* sequence number of the last arm request taken */
 	struct refnic_queue_stats stats;
 };
 
@@ -150,6 +156,7 @@ struct refnic_func {
 	bool rss_set;	   /* SET_RSS happened: steer by rss, else the lowest RX queue */
 	bool qerr_pending; /* some queue has error_event set */
 	struct refnic_rss_config rss;
+	struct refnic_rdma *rdma; /* RDMA engine (refnic_rdma_*.c); NULL until first used */
 };
 
 /* What refnic_pkt_parse() found in a frame. */
@@ -175,6 +182,7 @@ struct refnic_frame {
 	struct refnic_queue *txq; /* sender's TX queue */
 	struct refnic_pkt pkt;
 	int16_t csum_flags; /* RX L4_CSUM_OK/BAD, -1 until computed */
+	bool icrc_lazy;	    /* RoCEv2 from the RDMA engine, ICRC not yet computed */
 };
 
 #define REFNIC_PORT(devidx, fnidx) ((int)((devidx)*REFNIC_MAX_FUNCS + (fnidx)))
@@ -254,6 +262,8 @@ struct refnic_dev {
 	unsigned int dp_next; /* the entry a miss replaces */
 	uint64_t dp_gen;
 	struct facet_vfu_dma_window dp_tlb[REFNIC_DP_TLB];
+
+	struct refnic_rdma_dev *rdma; /* the RDMA engine's frame batch; NULL until used */
 };
 
 static inline void refnic_lock(struct refnic_dev *dev)
@@ -479,6 +489,50 @@ static inline void refnic_worker_kick(struct refnic_dev *dev)
 /* refnic_sys.c */
 int refnic_sys_attach(struct refnic_system *sys, struct refnic_dev *dev); /* sys->lock held */
 void refnic_sys_detach(struct refnic_system *sys, struct refnic_dev *dev);
+
+/*
+ * refnic_rdma_*.c: the RDMA engine (docs/refnic.md §16). Commands return a
+ * REFNIC_STATUS_* or -ECANCELED, as every executor in refnic_cmd.c.
+ */
+extern const struct refnic_qtype_ops refnic_qtype_cq;
+void refnic_rdma_func_reset(struct refnic_dev *dev, struct refnic_func *fn); /* objects gone */
+void refnic_rdma_func_fini(struct refnic_func *fn);
+void refnic_rdma_dev_fini(struct refnic_dev *dev);
+void refnic_rdma_mac_changed(struct refnic_func *fn); /* GID 0 follows the MAC */
+bool refnic_rdma_cq_busy(const struct refnic_func *fn, uint32_t qid);
+unsigned int refnic_rdma_poll(struct refnic_dev *dev);
+bool refnic_rdma_has_work(struct refnic_dev *dev);
+uint64_t refnic_rdma_deadline(struct refnic_dev *dev); /* earliest timer (CLOCK_MONOTONIC ns) */
+/* In refnic_dp_lock(): take @fn's RoCEv2 frames out of @f[0..n); returns how many are left. */
+unsigned int refnic_rdma_rx_filter(struct refnic_dev *dev, struct refnic_func *fn,
+				   struct refnic_frame **f, unsigned int n);
+void refnic_rdma_icrc_fill(struct refnic_frame *f); /* before a lazy frame leaves the engine */
+int refnic_rdma_cmd_query_caps(struct refnic_dev *dev, struct refnic_func *fn,
+			       const struct refnic_sqe *sqe, uint64_t *result);
+int refnic_rdma_cmd_create_pd(struct refnic_dev *dev, struct refnic_func *fn,
+			      const struct refnic_sqe *sqe, uint64_t *result);
+int refnic_rdma_cmd_destroy_pd(struct refnic_dev *dev, struct refnic_func *fn,
+			       const struct refnic_sqe *sqe, uint64_t *result);
+int refnic_rdma_cmd_create_mr(struct refnic_dev *dev, struct refnic_func *fn,
+			      const struct refnic_sqe *sqe, uint64_t *result);
+int refnic_rdma_cmd_destroy_mr(struct refnic_dev *dev, struct refnic_func *fn,
+			       const struct refnic_sqe *sqe, uint64_t *result);
+int refnic_rdma_cmd_create_qp(struct refnic_dev *dev, struct refnic_func *fn,
+			      const struct refnic_sqe *sqe, uint64_t *result);
+int refnic_rdma_cmd_modify_qp(struct refnic_dev *dev, struct refnic_func *fn,
+			      const struct refnic_sqe *sqe, uint64_t *result);
+int refnic_rdma_cmd_query_qp(struct refnic_dev *dev, struct refnic_func *fn,
+			     const struct refnic_sqe *sqe, uint64_t *result);
+int refnic_rdma_cmd_destroy_qp(struct refnic_dev *dev, struct refnic_func *fn,
+			       const struct refnic_sqe *sqe, uint64_t *result);
+int refnic_rdma_cmd_create_ah(struct refnic_dev *dev, struct refnic_func *fn,
+			      const struct refnic_sqe *sqe, uint64_t *result);
+int refnic_rdma_cmd_destroy_ah(struct refnic_dev *dev, struct refnic_func *fn,
+			       const struct refnic_sqe *sqe, uint64_t *result);
+int refnic_rdma_cmd_set_gid(struct refnic_dev *dev, struct refnic_func *fn,
+			    const struct refnic_sqe *sqe, uint64_t *result);
+int refnic_rdma_cmd_query_gid(struct refnic_dev *dev, struct refnic_func *fn,
+			      const struct refnic_sqe *sqe, uint64_t *result);
 
 /* Helpers. */
 static inline bool refnic_is_zero(const void *p, size_t len)

@@ -3,7 +3,8 @@
  * Queues (docs/refnic.md §10.5, §10.6): one generic object for every queue
  * type, created and destroyed by the admin queue. What all types share is
  * checked here; each type (struct refnic_qtype_ops) adds its own checks and
- * its ring work: EVENT (refnic_event.c), TX (refnic_tx.c), RX (refnic_rx.c).
+ * its ring work: EVENT (refnic_event.c), TX (refnic_tx.c), RX (refnic_rx.c),
+ * CQ (refnic_rdma_cq.c).
  * TX and RX share their status line and error handling, here.
  */
 #include <errno.h>
@@ -15,6 +16,7 @@ static const struct refnic_qtype_ops *const qtypes[REFNIC_QT_NUM] = {
 	[REFNIC_QT_EVENT] = &refnic_qtype_event,
 	[REFNIC_QT_TX] = &refnic_qtype_tx,
 	[REFNIC_QT_RX] = &refnic_qtype_rx,
+	[REFNIC_QT_CQ] = &refnic_qtype_cq,
 };
 
 const struct refnic_qtype_ops *refnic_qtype(unsigned int type)
@@ -162,6 +164,8 @@ int refnic_queue_destroy(struct refnic_dev *dev, struct refnic_func *fn,
 	q = &fn->queues[cmd->queue_id];
 	if (!q->used || q->type != cmd->type)
 		return REFNIC_STATUS_BAD_QUEUE;
+	if (q->type == REFNIC_QT_CQ && refnic_rdma_cq_busy(fn, q->id))
+		return REFNIC_STATUS_BAD_STATE; /* a QP still completes into it */
 	queue_release(dev, fn, q);
 	RN_INFO("function %u: queue %u destroyed", fn->idx, cmd->queue_id);
 	return REFNIC_STATUS_OK;

@@ -114,6 +114,7 @@ static bool rx_one(struct refnic_dev *dev, struct refnic_func *fn, struct refnic
 	uint16_t flags;
 	int n;
 
+	refnic_rdma_icrc_fill(f); /* an RDMA frame in an Ethernet queue is a wire frame */
 	if (f->len <= fn->mtu + REFNIC_ETH_OVERHEAD)
 		q = rx_steer(fn, f, &hash, &hashed);
 	if (!q || q->error)
@@ -143,15 +144,25 @@ drop:
 unsigned int refnic_rx_deliver(struct refnic_dev *dev, struct refnic_func *fn,
 			       struct refnic_frame *const *frames, unsigned int n)
 {
-	unsigned int taken = 0;
+	struct refnic_frame *eth[REFNIC_BURST];
+	unsigned int taken = 0, m = 0;
 
 	if (!refnic_pci_bus_master(dev)) {
 		fn->stats.rx_drops += n;
 		return 0;
 	}
 	refnic_dp_lock(dev);
-	for (unsigned int i = 0; i < n; i++)
-		taken += rx_one(dev, fn, frames[i]);
+	/* RoCEv2 to our MAC goes to the RDMA engine, never to an RX queue (§16.8). */
+	for (unsigned int i = 0; i < n; i += m) {
+		unsigned int k = n - i < REFNIC_BURST ? n - i : REFNIC_BURST;
+
+		m = k;
+		memcpy(eth, frames + i, k * sizeof(eth[0]));
+		k = refnic_rdma_rx_filter(dev, fn, eth, k);
+		taken += m - k;
+		for (unsigned int j = 0; j < k; j++)
+			taken += rx_one(dev, fn, eth[j]);
+	}
 	for (unsigned int i = 0; taken && i < REFNIC_FUNC_MAX_QUEUES; i++) {
 		struct refnic_queue *q = &fn->queues[i];
 

@@ -117,6 +117,7 @@ static void sw_to_uplink(struct refnic_system *sys, struct refnic_frame *frames,
 
 		if (f->src != REFNIC_PORT_UPLINK &&
 		    (f->dst == REFNIC_PORT_UPLINK || f->dst == REFNIC_PORT_FLOOD)) {
+			refnic_rdma_icrc_fill(f); /* leaving the system: the wire needs it */
 			sel[m] = f;
 			out[m] = f->data;
 			lens[m++] = f->len;

@@ -53,7 +53,7 @@ static unsigned int worker_poll(struct refnic_system *sys)
 	for (unsigned int i = 0; i < sys->ndevs; i++)
 		n += refnic_admin_poll(sys->devs[i]) + refnic_events_poll(sys->devs[i]);
 	for (unsigned int i = 0; i < sys->ndevs; i++)
-		n += refnic_queues_poll(sys->devs[i]);
+		n += refnic_queues_poll(sys->devs[i]) + refnic_rdma_poll(sys->devs[i]);
 	return n + refnic_switch_poll_uplink(sys);
 }
 
@@ -63,7 +63,7 @@ static bool worker_has_work(struct refnic_system *sys)
 		struct refnic_dev *dev = sys->devs[i];
 
 		if (refnic_admin_has_work(dev) || refnic_events_pending(dev) ||
-		    refnic_queues_have_work(dev))
+		    refnic_queues_have_work(dev) || refnic_rdma_has_work(dev))
 			return true;
 	}
 	return false;
@@ -76,6 +76,28 @@ static void set_sleeping(struct refnic_system *sys, bool sleeping)
 		if (!sleeping)
 			sys->devs[i]->stats.wakeups++;
 	}
+}
+
+/*
+ * How long the sleep may last: until the earliest RDMA timer (retransmission,
+ * RNR wait), or for ever; a timer is a wake-up the device gives itself.
+ */
+static int sleep_timeout_ms(struct refnic_system *sys)
+{
+	uint64_t dl = UINT64_MAX, now;
+
+	for (unsigned int i = 0; i < sys->ndevs; i++) {
+		uint64_t d = refnic_rdma_deadline(sys->devs[i]);
+
+		dl = d < dl ? d : dl;
+	}
+	if (dl == UINT64_MAX)
+		return -1;
+	now = now_ns();
+	if (dl <= now)
+		return 0;
+	dl = (dl - now + 999999) / 1000000; /* round up: never wake before it */
+	return dl > 3600000 ? 3600000 : (int)dl;
 }
 
 static void wake_drain(struct refnic_system *sys)
@@ -92,13 +114,15 @@ static void wake_drain(struct refnic_system *sys)
  * re-check, and a driver that read SLEEPING = 1 writes KICK, which the
  * eventfd latches even if it lands before poll() (§7). Wake-ups latched
  * before the flag went up are drained first: the re-check covers them.
- * Frames arriving on the uplink wake it through the uplink's fd.
+ * Frames arriving on the uplink wake it through the uplink's fd, a pending
+ * RDMA timer by the poll timeout.
  */
 static void worker_sleep(struct refnic_system *sys)
 {
 	struct pollfd pfd[2] = { { .fd = sys->wake_fd, .events = POLLIN } };
 	nfds_t nfds = 1;
 	bool work;
+	int timeout = -1;
 
 	if (sys->uplink) {
 		pfd[1].fd = refnic_uplink_poll_fd(sys->uplink);
@@ -114,10 +138,12 @@ static void worker_sleep(struct refnic_system *sys)
 
 	pthread_mutex_lock(&sys->lock);
 	work = worker_has_work(sys);
+	if (!work)
+		timeout = sleep_timeout_ms(sys);
 	pthread_mutex_unlock(&sys->lock);
-	if (!work && !atomic_load(&sys->stop)) {
+	if (!work && timeout != 0 && !atomic_load(&sys->stop)) {
 		atomic_store(&sys->sleeping, true);
-		while (poll(pfd, nfds, -1) < 0 && errno == EINTR)
+		while (poll(pfd, nfds, timeout) < 0 && errno == EINTR)
 			;
 		atomic_store(&sys->sleeping, false);
 		wake_drain(sys);

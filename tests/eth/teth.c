@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -30,7 +31,46 @@ extern char **environ;
 #define SEQ_OFF	       HDR_LEN
 
 static const char *model_exe;
-static const char *plugin_dir;
+
+/*
+ * The bus's plugin directory: made here, holding links to the plugins under
+ * test and nothing else. The build tree's plugins/ also has slice drivers
+ * for the other slices (refnic.rdma, ...), which would autoload and bind
+ * them: a test that does not ask for them (teth_plugin_add()) owns those
+ * slices itself.
+ */
+#define MAX_PLUGINS 4
+static const char *build_plugins;
+static char plugin_dir[64];
+static char plugin_link[MAX_PLUGINS][128];
+static unsigned int nplugins;
+
+static void plugins_remove(void)
+{
+	for (unsigned int i = 0; i < nplugins; i++)
+		unlink(plugin_link[i]);
+	if (plugin_dir[0])
+		rmdir(plugin_dir);
+}
+
+void teth_plugin_add(const char *file)
+{
+	char path[PATH_MAX], link[sizeof(plugin_link[0])];
+	char *target;
+
+	snprintf(link, sizeof(link), "%s/%s", plugin_dir, file);
+	for (unsigned int i = 0; i < nplugins; i++)
+		if (!strcmp(plugin_link[i], link))
+			return;
+	assert_true(nplugins < MAX_PLUGINS);
+	snprintf(path, sizeof(path), "%s/%s", build_plugins, file);
+	target = realpath(path, NULL);
+	if (!target)
+		fail_msg("no plugin %s", path);
+	assert_int_equal(symlink(target, link), 0);
+	free(target);
+	strcpy(plugin_link[nplugins++], link);
+}
 
 void teth_args(int argc, char **argv)
 {
@@ -39,7 +79,15 @@ void teth_args(int argc, char **argv)
 		exit(2);
 	}
 	model_exe = argv[1];
-	plugin_dir = argv[2];
+	build_plugins = argv[2];
+	strcpy(plugin_dir, "/tmp/facet-eth-plugins-XXXXXX");
+	if (!mkdtemp(plugin_dir)) {
+		perror("teth: mkdtemp");
+		exit(2);
+	}
+	atexit(plugins_remove);
+	teth_plugin_add("facet_pci_refnic.so");
+	teth_plugin_add("facet_net_refnic.so");
 }
 
 uint64_t teth_now_ms(void)

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Harness of the facet_eth tests: real parts only. One facet-refnic process
- * serving two devices on one embedded switch, a bus whose plugin path is the
- * build tree's plugins/ (so the refnic core driver and the refnic_eth slice
- * driver autoload), both devices opened over vfio-user, and their Ethernet
+ * serving two devices on one embedded switch, a bus whose plugin path is a
+ * directory of its own with links to the build tree's refnic core driver and
+ * refnic_eth slice driver plugins (they autoload; no other slice driver does
+ * unless added), both devices opened over vfio-user, and their Ethernet
  * ports found by name. Plus UDP frame builders and checkers with a payload
  * pattern derived from a sequence number, so content errors are caught.
  */
@@ -33,8 +34,10 @@ struct teth_env {
 	bool model_killed;
 };
 
-/* argv[1]: facet-refnic, argv[2]: the plugin directory. */
+/* argv[1]: facet-refnic, argv[2]: the build's plugin directory (exits on errors). */
 void teth_args(int argc, char **argv);
+/* Autoload plugin @file of the build's plugin directory too, in environments started next. */
+void teth_plugin_add(const char *file);
 
 /* Start the model and the bus, open both devices, find both ports. */
 void teth_env_start(struct teth_env *env);

@@ -299,7 +299,11 @@ static void test_query_caps(void **state)
 		assert_int_equal(caps.queues[t].log_max, 12);
 		assert_int_equal(caps.queues[t].entry_size, 16);
 	}
-	assert_int_equal(caps.queues[REFNIC_QT_CQ].max_per_func, 0);
+	/* revision 1.2: RDMA completion queues (docs/refnic.md §16.6) */
+	assert_int_equal(caps.queues[REFNIC_QT_CQ].max_per_func, 32);
+	assert_int_equal(caps.queues[REFNIC_QT_CQ].log_min, 1);
+	assert_int_equal(caps.queues[REFNIC_QT_CQ].log_max, 16);
+	assert_int_equal(caps.queues[REFNIC_QT_CQ].entry_size, 32);
 	assert_true(refnic_is_zero_test(caps.rsvd, sizeof(caps.rsvd)));
 
 	/* short buffer: exactly data_len bytes written, result still the full size */
@@ -483,7 +487,7 @@ static void test_event_queue(void **state)
 	s = sqe_create_eq(0, ring + 8, 4, 1);
 	assert_int_equal(cmd(h, s, NULL), REFNIC_STATUS_INVALID_FIELD);
 	s = sqe_create_eq(0, ring, 4, 1);
-	s.create_queue.type = REFNIC_QT_CQ; /* reserved in 1.1 */
+	s.create_queue.type = 5; /* reserved */
 	assert_int_equal(cmd(h, s, NULL), REFNIC_STATUS_INVALID_FIELD);
 	s = sqe_create_eq(0, ring, 4, 1);
 	s.create_queue.cq_id = 1;
@@ -521,8 +525,8 @@ static void test_event_queue(void **state)
 	assert_int_equal(e.data & REFNIC_LINK_UP, REFNIC_LINK_UP);
 
 	/* destroy: wrong type, wrong id, right one, again */
-	assert_int_equal(cmd(h, sqe_destroy(0, REFNIC_QT_CQ, qid), NULL),
-			 REFNIC_STATUS_INVALID_FIELD);
+	assert_int_equal(cmd(h, sqe_destroy(0, 5, qid), NULL), REFNIC_STATUS_INVALID_FIELD);
+	assert_int_equal(cmd(h, sqe_destroy(0, REFNIC_QT_CQ, qid), NULL), REFNIC_STATUS_BAD_QUEUE);
 	assert_int_equal(cmd(h, sqe_destroy(0, REFNIC_QT_TX, qid), NULL), REFNIC_STATUS_BAD_QUEUE);
 	assert_int_equal(cmd(h, sqe_destroy(0, REFNIC_QT_EVENT, qid + 1), NULL),
 			 REFNIC_STATUS_BAD_QUEUE);
@@ -716,6 +720,9 @@ static void test_sleep_and_kick(void **state)
 
 	assert_true(rn_wait_sleeping(h, 2000));
 	assert_int_equal(*rn_db(h, 0, REFNIC_DB_DEV_STATE), REFNIC_DEV_STATE_SLEEPING);
+	/* SLEEPING goes up before the device's last look at the doorbells (§7): give
+	 * it time to get past that look and into its sleep proper. */
+	usleep(50 * 1000);
 
 	/* a doorbell without KICK stays unseen while the device sleeps */
 	rn_post(h, &s, false);

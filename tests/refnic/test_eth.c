@@ -173,8 +173,8 @@ static void test_caps(void **state)
 	s.data_len = sizeof(caps);
 	assert_int_equal(rn_cmd(h, &s, NULL), REFNIC_STATUS_OK);
 	memcpy(&caps, facet_core_dma_va(h->buf), sizeof(caps));
-	assert_int_equal(caps.version, 0x00010001);
-	assert_int_equal(rn_rd(h, REFNIC_REG_VERSION), 0x00010001);
+	assert_int_equal(caps.version, 0x00010002);
+	assert_int_equal(rn_rd(h, REFNIC_REG_VERSION), 0x00010002);
 	assert_int_equal(caps.max_mtu, 9000);
 	for (int t = REFNIC_QT_TX; t <= REFNIC_QT_RX; t++) {
 		assert_int_equal(caps.queues[t].max_per_func, 16);
@@ -182,7 +182,7 @@ static void test_caps(void **state)
 		assert_int_equal(caps.queues[t].log_max, 12);
 		assert_int_equal(caps.queues[t].entry_size, 16);
 	}
-	assert_int_equal(caps.queues[REFNIC_QT_CQ].max_per_func, 0);
+	assert_int_equal(caps.queues[REFNIC_QT_CQ].entry_size, 32); /* 1.2: RDMA CQs */
 	/* Every device of the system has its own MACs. */
 	assert_memory_not_equal(x->amac, x->bmac, 6);
 }
