@@ -28,6 +28,7 @@ bench: build
 	scripts/install-deps.sh --bench
 	bench/eth-fwd.sh $(BUILD)
 	bench/dpdk-fwd.sh $(BUILD)
+	bench/rdma.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

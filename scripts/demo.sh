@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# The main demo, in four parts:
+# The main demo, in five parts:
 #   1. the refnic reference device runs as its own process, served over
 #      vfio-user; facetctl opens it, the bus autoloads the refnic core driver,
 #      which resets the device, runs its admin queue and publishes the slices;
@@ -10,7 +10,9 @@
 #   2b. unmodified DPDK testpmd forwarding between the same two ports through
 #      the net_facet PMD, zero copy (skipped without dpdk-testpmd);
 #   3. (root only) Linux in a network namespace pings facet-fwd echo through
-#      the model's af_packet uplink on a veth pair.
+#      the model's af_packet uplink on a veth pair;
+#   4. RDMA: unmodified ibv_devinfo, ibv_rc_pingpong and ib_write_bw on two
+#      Facet RDMA devices under facet-run (scripts/demo-rdma.sh).
 #
 # In the output, "> ..." lines are facetctl commands, "event: ..." lines are
 # bus events, "facet[refnic] ..." lines are the core driver's log.
@@ -209,41 +211,49 @@ testpmd_demo
 
 # ---- part 3: a network namespace pings through the uplink ---------------------------------
 
-echo
-if [[ $(id -u) -ne 0 ]] || ! command -v ping >/dev/null; then
-	echo "== Skipped: Linux pinging a refnic port through the uplink needs root (network"
-	echo "== namespaces) and ping (iputils-ping): run 'sudo make demo' to see it"
-	exit 0
-fi
-ns_host=facet-demo-$$-host
-ns_nic=facet-demo-$$-nic
-echo "== Linux pings a refnic port through the uplink. Two network namespaces of the"
-echo "== demo's own, joined by a veth pair (the host's own network is not touched):"
-echo "==   $ns_host: veth-host 10.251.0.1/24, the pinging \"host\""
-echo "==   $ns_nic:  veth-nic, the uplink of a model running there"
-echo "==             (facet-refnic --uplink af_packet:veth-nic)"
-echo "== facet-fwd echo answers ARP and ICMP echo for 10.251.0.2 on the model's port"
-namespaces+=("$ns_host" "$ns_nic")
-ip netns add "$ns_host"
-ip netns add "$ns_nic"
-ip -n "$ns_host" link add veth-host type veth peer name veth-nic netns "$ns_nic"
-ip -n "$ns_host" addr add 10.251.0.1/24 dev veth-host
-ip -n "$ns_host" link set veth-host up
-ip -n "$ns_nic" link set veth-nic up
-start_model "$dir/model3.log" ip netns exec "$ns_nic" \
-	"$model" --socket "$dir/nic.sock" --uplink af_packet:veth-nic
-cat "$dir/model3.log"
-echo "> facet-fwd -d vfio-user:$dir/nic.sock -P refnic.eth.0 --ip 10.251.0.2 -Q echo    (in the background)"
-"$fwd" -d "vfio-user:$dir/nic.sock" -P refnic.eth.0 --ip 10.251.0.2 -Q echo >"$dir/echo.log" 2>&1 &
-echo_pid=$!
-pids+=("$echo_pid")
-wait_for "$dir/echo.log" "echo running"
-echo "> ip netns exec $ns_host ping -c 5 -W 2 10.251.0.2"
-ip netns exec "$ns_host" ping -c 5 -W 2 10.251.0.2 || echo "demo: ping failed"
-echo "> ip -n $ns_host neigh    (the host found 10.251.0.2 at the refnic port's MAC)"
-ip -n "$ns_host" neigh show dev veth-host
-kill -INT "$echo_pid"
-wait "$echo_pid" || true
-echo "-- what echo did (it drops what is neither ARP nor ICMP echo for its address,"
-echo "-- such as the host's IPv6 neighbour discovery):"
-grep -v running "$dir/echo.log"
+ping_demo() {
+
+	echo
+	if [[ $(id -u) -ne 0 ]] || ! command -v ping >/dev/null; then
+		echo "== Skipped: Linux pinging a refnic port through the uplink needs root (network"
+		echo "== namespaces) and ping (iputils-ping): run 'sudo make demo' to see it"
+		return 0
+	fi
+	ns_host=facet-demo-$$-host
+	ns_nic=facet-demo-$$-nic
+	echo "== Linux pings a refnic port through the uplink. Two network namespaces of the"
+	echo "== demo's own, joined by a veth pair (the host's own network is not touched):"
+	echo "==   $ns_host: veth-host 10.251.0.1/24, the pinging \"host\""
+	echo "==   $ns_nic:  veth-nic, the uplink of a model running there"
+	echo "==             (facet-refnic --uplink af_packet:veth-nic)"
+	echo "== facet-fwd echo answers ARP and ICMP echo for 10.251.0.2 on the model's port"
+	namespaces+=("$ns_host" "$ns_nic")
+	ip netns add "$ns_host"
+	ip netns add "$ns_nic"
+	ip -n "$ns_host" link add veth-host type veth peer name veth-nic netns "$ns_nic"
+	ip -n "$ns_host" addr add 10.251.0.1/24 dev veth-host
+	ip -n "$ns_host" link set veth-host up
+	ip -n "$ns_nic" link set veth-nic up
+	start_model "$dir/model3.log" ip netns exec "$ns_nic" \
+		"$model" --socket "$dir/nic.sock" --uplink af_packet:veth-nic
+	cat "$dir/model3.log"
+	echo "> facet-fwd -d vfio-user:$dir/nic.sock -P refnic.eth.0 --ip 10.251.0.2 -Q echo    (in the background)"
+	"$fwd" -d "vfio-user:$dir/nic.sock" -P refnic.eth.0 --ip 10.251.0.2 -Q echo >"$dir/echo.log" 2>&1 &
+	echo_pid=$!
+	pids+=("$echo_pid")
+	wait_for "$dir/echo.log" "echo running"
+	echo "> ip netns exec $ns_host ping -c 5 -W 2 10.251.0.2"
+	ip netns exec "$ns_host" ping -c 5 -W 2 10.251.0.2 || echo "demo: ping failed"
+	echo "> ip -n $ns_host neigh    (the host found 10.251.0.2 at the refnic port's MAC)"
+	ip -n "$ns_host" neigh show dev veth-host
+	kill -INT "$echo_pid"
+	wait "$echo_pid" || true
+	echo "-- what echo did (it drops what is neither ARP nor ICMP echo for its address,"
+	echo "-- such as the host's IPv6 neighbour discovery):"
+	grep -v running "$dir/echo.log"
+}
+ping_demo
+
+# ---- part 4: RDMA, unmodified verbs programs ----------------------------------------------
+
+"$(dirname "$0")/demo-rdma.sh" "$build"
