@@ -50,7 +50,8 @@ static void usage(FILE *f)
 		"                 device d starts at ADDR + d * 0x100, so every MAC differs)\n"
 		"  --pidfile FILE write the process id to FILE\n"
 		"SIGUSR1 toggles the link of function 0 of every device.\n"
-		"FACET_LOG=refnic=info shows activity.\n",
+		"FACET_LOG=refnic=info shows activity: clients coming and going, resets,\n"
+		"and the RDMA objects a client that died left behind (the model frees them).\n",
 		MAX_DEVS, REFNIC_MAX_FUNCS, REFNIC_MODEL_DEFAULT_FUNCS);
 }
 

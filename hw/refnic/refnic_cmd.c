@@ -84,8 +84,10 @@ void refnic_stats_snapshot(struct refnic_dev *dev, struct refnic_stats *hdr,
 		hdr->num_funcs = (uint16_t)dev->num_funcs;
 		hdr->func_stats_size = sizeof(struct refnic_func_stats);
 	}
-	for (unsigned int i = 0; i < n && i < dev->num_funcs; i++)
+	for (unsigned int i = 0; i < n && i < dev->num_funcs; i++) {
 		funcs[i] = dev->funcs[i].stats;
+		refnic_rdma_stats(&dev->funcs[i], &funcs[i]); /* gauges: computed, never stored */
+	}
 }
 
 static void stats_clear(struct refnic_dev *dev)

@@ -6,6 +6,7 @@
  * (refnic_sys.c), which it may share with other devices.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -111,13 +112,54 @@ static void client_connected_cb(void *opaque)
 	RN_INFO("client connected");
 }
 
+/* "1 QP, 2 MRs" ...: the nonzero counts of @st's RDMA gauges, teardown order. */
+static void released_list(const struct refnic_func_stats *st, char *buf, size_t size)
+{
+	const struct {
+		uint64_t n;
+		const char *what;
+	} objs[] = {
+		{ st->rdma_qps, "QP" }, { st->rdma_mrs, "MR" }, { st->rdma_ahs, "AH" },
+		{ st->rdma_cqs, "CQ" }, { st->rdma_pds, "PD" },
+	};
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]) && len < size; i++) {
+		if (!objs[i].n)
+			continue;
+		len += (size_t)snprintf(buf + len, size - len, "%s%llu %s%s", len ? ", " : "",
+					(unsigned long long)objs[i].n, objs[i].what,
+					objs[i].n == 1 ? "" : "s");
+	}
+}
+
+/*
+ * Before a client's reset: name the RDMA objects it left behind, per
+ * function, so an operator sees that a process died without tearing down
+ * and that the model reclaimed everything (docs/refnic.md §16.1).
+ */
+static void log_released(struct refnic_dev *dev)
+{
+	for (unsigned int i = 0; i < dev->num_funcs; i++) {
+		struct refnic_func_stats st = { 0 };
+		char list[128];
+
+		refnic_rdma_stats(&dev->funcs[i], &st);
+		released_list(&st, list, sizeof(list));
+		if (list[0])
+			RN_INFO("client gone: released %s (function %u of %s)", list, i, dev->path);
+	}
+}
+
 /* As vfio-pci on release: FLR, and config space back to power-on values. */
 static void client_gone_cb(void *opaque)
 {
 	struct refnic_dev *dev = opaque;
 
-	RN_INFO("client gone: device reset");
+	RN_INFO("client gone: device reset (%s)", dev->path);
 	refnic_lock(dev);
+	log_released(dev);
 	refnic_dev_flr(dev);
 	refnic_pci_init(dev);
 	refnic_unlock(dev);

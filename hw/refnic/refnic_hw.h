@@ -351,7 +351,16 @@ struct refnic_func_stats {
 	uint64_t tx_bytes;
 	uint64_t rx_drops;
 	uint64_t tx_drops;
-	uint64_t rsvd[6];
+	/*
+	 * rev 1.2: the function's live RDMA objects (docs §13.2). Gauges, not
+	 * counters: CLEAR leaves them, a reset or destroy takes them down.
+	 */
+	uint64_t rdma_pds;
+	uint64_t rdma_mrs;
+	uint64_t rdma_cqs;
+	uint64_t rdma_qps;
+	uint64_t rdma_ahs;
+	uint64_t rsvd[1];
 };
 static_assert(sizeof(struct refnic_func_stats) == 128, "refnic_func_stats is 128 bytes");
 

@@ -497,6 +497,8 @@ void refnic_sys_detach(struct refnic_system *sys, struct refnic_dev *dev);
 extern const struct refnic_qtype_ops refnic_qtype_cq;
 void refnic_rdma_func_reset(struct refnic_dev *dev, struct refnic_func *fn); /* objects gone */
 void refnic_rdma_func_fini(struct refnic_func *fn);
+/* Fill @st's live-object gauges (rdma_pds .. rdma_ahs) from @fn. */
+void refnic_rdma_stats(const struct refnic_func *fn, struct refnic_func_stats *st);
 void refnic_rdma_dev_fini(struct refnic_dev *dev);
 void refnic_rdma_mac_changed(struct refnic_func *fn); /* GID 0 follows the MAC */
 bool refnic_rdma_cq_busy(const struct refnic_func *fn, uint32_t qid);

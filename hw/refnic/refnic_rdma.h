@@ -241,7 +241,8 @@ struct refnic_rdma {
 	uint8_t mr_tag;
 	struct rdma_ah ah[RDMA_MAX_AH];
 	struct rdma_qp *qp[RDMA_MAX_QP];
-	unsigned int nqp;
+	/* Live objects, kept as they come and go: QUERY_STATS reports them without a scan. */
+	unsigned int npd, nmr, nah, nqp;
 	uint16_t qp_seq;
 	uint16_t cq_refs[REFNIC_FUNC_MAX_QUEUES];
 	struct refnic_gid_entry gid[RDMA_GID_TBL];

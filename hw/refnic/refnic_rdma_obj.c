@@ -75,6 +75,21 @@ void refnic_rdma_func_fini(struct refnic_func *fn)
 	fn->rdma = NULL;
 }
 
+/*
+ * The live-object gauges of QUERY_STATS (docs §13.2). CQs are queues
+ * (REFNIC_QT_CQ), counted by the queue layer; the rest are the engine's.
+ */
+void refnic_rdma_stats(const struct refnic_func *fn, struct refnic_func_stats *st)
+{
+	const struct refnic_rdma *r = fn->rdma;
+
+	st->rdma_cqs = fn->nq_type[REFNIC_QT_CQ];
+	st->rdma_pds = r ? r->npd : 0;
+	st->rdma_mrs = r ? r->nmr : 0;
+	st->rdma_qps = r ? r->nqp : 0;
+	st->rdma_ahs = r ? r->nah : 0;
+}
+
 void rdma_event_latch(struct refnic_func *fn, uint8_t type, uint64_t data)
 {
 	struct refnic_rdma *r = fn->rdma;
@@ -178,6 +193,7 @@ int refnic_rdma_cmd_create_pd(struct refnic_dev *dev, struct refnic_func *fn,
 			continue;
 		r->pd_used[i] = true;
 		r->pd_refs[i] = 0;
+		r->npd++;
 		*result = i + 1;
 		return REFNIC_STATUS_OK;
 	}
@@ -201,6 +217,7 @@ int refnic_rdma_cmd_destroy_pd(struct refnic_dev *dev, struct refnic_func *fn,
 	if (r->pd_refs[pdn - 1])
 		return REFNIC_STATUS_BAD_STATE; /* MRs, QPs or AHs still use it */
 	r->pd_used[pdn - 1] = false;
+	r->npd--;
 	return REFNIC_STATUS_OK;
 }
 
@@ -300,6 +317,7 @@ int refnic_rdma_cmd_create_mr(struct refnic_dev *dev, struct refnic_func *fn,
 		.iova = c.iova,
 	};
 	r->pd_refs[c.pdn - 1]++;
+	r->nmr++;
 	*result = mr->key | (uint64_t)mr->key << 32;
 	return REFNIC_STATUS_OK;
 }
@@ -320,6 +338,7 @@ int refnic_rdma_cmd_destroy_mr(struct refnic_dev *dev, struct refnic_func *fn,
 	if (!mr)
 		return REFNIC_STATUS_BAD_QUEUE;
 	r->pd_refs[mr->pdn - 1]--;
+	r->nmr--;
 	memset(mr, 0, sizeof(*mr));
 	return REFNIC_STATUS_OK;
 }
@@ -393,6 +412,7 @@ int refnic_rdma_cmd_create_ah(struct refnic_dev *dev, struct refnic_func *fn,
 		r->ah[i].pdn = c.pdn;
 		r->ah[i].path = path;
 		r->pd_refs[c.pdn - 1]++;
+		r->nah++;
 		*result = i + 1;
 		return REFNIC_STATUS_OK;
 	}
@@ -414,6 +434,7 @@ int refnic_rdma_cmd_destroy_ah(struct refnic_dev *dev, struct refnic_func *fn,
 	if (!rdma_ah_get(r, ahn))
 		return REFNIC_STATUS_BAD_QUEUE;
 	r->pd_refs[r->ah[ahn - 1].pdn - 1]--;
+	r->nah--;
 	memset(&r->ah[ahn - 1], 0, sizeof(r->ah[0]));
 	return REFNIC_STATUS_OK;
 }

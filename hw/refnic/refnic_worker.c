@@ -2,9 +2,9 @@
 /*
  * The worker thread: the engine of every device in a system. It polls the
  * doorbell pages (plain memory the drivers store to) and the uplink while
- * there is work, backs off when there is none, and finally sleeps on an
- * eventfd (and the uplink's fd) until something wakes it, so an idle model
- * costs no CPU. docs/refnic.md §7 is the protocol, and the
+ * there is work, then naps and finally sleeps on an eventfd (and the
+ * uplink's fd) with SLEEPING published, so a KICK ends either at once and
+ * an idle model costs no CPU. docs/refnic.md §7 is the protocol, and the
  * reason for the order of the steps in worker_sleep().
  */
 #include <errno.h>
@@ -18,7 +18,9 @@
 #include "refnic_priv.h"
 
 #define SPIN_NS	   20000ull /* busy-poll this long after the last work */
-#define NAP_MAX_US 256u	    /* then nap, growing up to this */
+#define NAP_MIN_NS 1000ll   /* then nap, starting here, */
+#define NAP_MAX_NS 256000ll /* doubling up to this */
+#define FOREVER	   (-1ll)   /* a sleep without a timeout */
 
 static uint64_t now_ns(void)
 {
@@ -35,13 +37,6 @@ static inline void cpu_relax(void)
 #elif defined(__aarch64__)
 	__asm__ volatile("yield");
 #endif
-}
-
-static void nap(unsigned int us)
-{
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)us * 1000 };
-
-	nanosleep(&ts, NULL);
 }
 
 /* One pass over everything the devices serve; sys->lock held. */
@@ -69,20 +64,25 @@ static bool worker_has_work(struct refnic_system *sys)
 	return false;
 }
 
+/* DEV_STATE.SLEEPING of every device's active functions; sys->lock held. */
 static void set_sleeping(struct refnic_system *sys, bool sleeping)
 {
-	for (unsigned int i = 0; i < sys->ndevs; i++) {
+	for (unsigned int i = 0; i < sys->ndevs; i++)
 		refnic_funcs_set_sleeping(sys->devs[i], sleeping);
-		if (!sleeping)
-			sys->devs[i]->stats.wakeups++;
-	}
+}
+
+static void count_wakeup(struct refnic_system *sys)
+{
+	for (unsigned int i = 0; i < sys->ndevs; i++)
+		sys->devs[i]->stats.wakeups++;
 }
 
 /*
- * How long the sleep may last: until the earliest RDMA timer (retransmission,
- * RNR wait), or for ever; a timer is a wake-up the device gives itself.
+ * Nanoseconds until the earliest RDMA timer (retransmission, RNR wait), 0 if
+ * one is due, FOREVER if none; a timer is a wake-up the device gives itself.
+ * sys->lock held.
  */
-static int sleep_timeout_ms(struct refnic_system *sys)
+static int64_t timer_ns(struct refnic_system *sys)
 {
 	uint64_t dl = UINT64_MAX, now;
 
@@ -92,12 +92,22 @@ static int sleep_timeout_ms(struct refnic_system *sys)
 		dl = d < dl ? d : dl;
 	}
 	if (dl == UINT64_MAX)
-		return -1;
+		return FOREVER;
 	now = now_ns();
 	if (dl <= now)
 		return 0;
-	dl = (dl - now + 999999) / 1000000; /* round up: never wake before it */
-	return dl > 3600000 ? 3600000 : (int)dl;
+	dl -= now;
+	return dl > 3600 * 1000000000ull ? 3600 * 1000000000ll : (int64_t)dl;
+}
+
+/* The shorter of two timeouts, FOREVER being the longest. */
+static int64_t min_timeout(int64_t a, int64_t b)
+{
+	if (a == FOREVER)
+		return b;
+	if (b == FOREVER)
+		return a;
+	return a < b ? a : b;
 }
 
 static void wake_drain(struct refnic_system *sys)
@@ -109,60 +119,79 @@ static void wake_drain(struct refnic_system *sys)
 }
 
 /*
- * Publish SLEEPING, fence, re-check every doorbell, and only then block: a
- * doorbell written before the driver read SLEEPING = 0 is seen by the
- * re-check, and a driver that read SLEEPING = 1 writes KICK, which the
- * eventfd latches even if it lands before poll() (§7). Wake-ups latched
- * before the flag went up are drained first: the re-check covers them.
- * Frames arriving on the uplink wake it through the uplink's fd, a pending
- * RDMA timer by the poll timeout.
+ * Block until a KICK (the eventfd), a frame on the uplink (its fd) or
+ * @timeout_ns (FOREVER: no limit). ppoll, not poll: naps are microseconds.
  */
-static void worker_sleep(struct refnic_system *sys)
+static void worker_block(struct refnic_system *sys, int64_t timeout_ns)
 {
 	struct pollfd pfd[2] = { { .fd = sys->wake_fd, .events = POLLIN } };
+	struct timespec ts = { .tv_sec = timeout_ns / 1000000000ll,
+			       .tv_nsec = timeout_ns % 1000000000ll };
 	nfds_t nfds = 1;
-	bool work;
-	int timeout = -1;
 
 	if (sys->uplink) {
 		pfd[1].fd = refnic_uplink_poll_fd(sys->uplink);
 		pfd[1].events = POLLIN;
 		nfds = pfd[1].fd >= 0 ? 2 : 1;
 	}
+	while (ppoll(pfd, nfds, timeout_ns == FOREVER ? NULL : &ts, NULL) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * Publish SLEEPING, fence, re-check every doorbell, and only then block: a
+ * doorbell written before the driver read SLEEPING = 0 is seen by the
+ * re-check, and a driver that read SLEEPING = 1 writes KICK, which the
+ * eventfd latches even if it lands before ppoll() (§7). Wake-ups latched
+ * before the flag went up are drained first: the re-check covers them.
+ *
+ * A nap (@nap_ns > 0) is the same protocol with a timeout, so a doorbell
+ * rung during a nap wakes the worker at once instead of waiting for the nap
+ * to end; only the full sleep (@nap_ns = FOREVER) counts as the device being
+ * asleep (refnic_system_is_sleeping(), the wakeups statistic). Either way a
+ * pending RDMA timer shortens the block.
+ */
+static void worker_sleep(struct refnic_system *sys, int64_t nap_ns)
+{
+	bool deep = nap_ns == FOREVER, work;
+	int64_t timeout = 0;
+
 	wake_drain(sys);
 	pthread_mutex_lock(&sys->lock);
-	for (unsigned int i = 0; i < sys->ndevs; i++)
-		refnic_funcs_set_sleeping(sys->devs[i], true);
+	set_sleeping(sys, true);
 	pthread_mutex_unlock(&sys->lock);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 
 	pthread_mutex_lock(&sys->lock);
 	work = worker_has_work(sys);
 	if (!work)
-		timeout = sleep_timeout_ms(sys);
+		timeout = min_timeout(nap_ns, timer_ns(sys));
 	pthread_mutex_unlock(&sys->lock);
 	if (!work && timeout != 0 && !atomic_load(&sys->stop)) {
-		atomic_store(&sys->sleeping, true);
-		while (poll(pfd, nfds, timeout) < 0 && errno == EINTR)
-			;
+		atomic_store(&sys->sleeping, deep);
+		worker_block(sys, timeout);
 		atomic_store(&sys->sleeping, false);
 		wake_drain(sys);
 	}
 
 	pthread_mutex_lock(&sys->lock);
-	if (work)
-		for (unsigned int i = 0; i < sys->ndevs; i++)
-			refnic_funcs_set_sleeping(sys->devs[i], false);
-	else
-		set_sleeping(sys, false);
+	set_sleeping(sys, false);
+	if (deep && !work)
+		count_wakeup(sys);
 	pthread_mutex_unlock(&sys->lock);
 }
 
+/*
+ * Spin while there is work and for SPIN_NS after it (the next doorbell is
+ * usually close behind the last), then nap in growing steps, then sleep.
+ * Naps and the sleep both publish SLEEPING, so from SPIN_NS on a driver
+ * pays a KICK per doorbell and gets the worker back at once.
+ */
 static void *worker_main(void *arg)
 {
 	struct refnic_system *sys = arg;
 	uint64_t last_work = now_ns();
-	unsigned int nap_us = 1;
+	int64_t nap = NAP_MIN_NS;
 
 	while (!atomic_load(&sys->stop)) {
 		uint64_t idle;
@@ -173,19 +202,19 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&sys->lock);
 		if (n) {
 			last_work = now_ns();
-			nap_us = 1;
+			nap = NAP_MIN_NS;
 			continue;
 		}
 		idle = now_ns() - last_work;
 		if (idle < SPIN_NS) {
 			cpu_relax();
 		} else if (idle < sys->idle_us * 1000ull) {
-			nap(nap_us);
-			nap_us = nap_us * 2 > NAP_MAX_US ? NAP_MAX_US : nap_us * 2;
+			worker_sleep(sys, nap);
+			nap = nap * 2 > NAP_MAX_NS ? NAP_MAX_NS : nap * 2;
 		} else {
-			worker_sleep(sys);
+			worker_sleep(sys, FOREVER);
 			last_work = now_ns();
-			nap_us = 1;
+			nap = NAP_MIN_NS;
 		}
 	}
 	return NULL;

@@ -9,6 +9,10 @@
  *   1.0  first version.
  *   1.0  (doc only) facet_rdma_mr_reg(): the move of anonymous memory into a
  *        file is undone when the last MR over a page is deregistered.
+ *   1.0  facet_rdma_gid_to_mac() (inline). Posting to a queue that is not
+ *        ready (sends before RTS, receives in RESET) fails with -EINVAL;
+ *        query_port answers the device's error when the device does not
+ *        answer (it used to describe a stale port).
  *
  * A slice driver (drivers/rdma/refnic) registers one RDMA device per RDMA
  * slice it binds, named after the bus device ("refnic.rdma.0"), and
@@ -416,8 +420,9 @@ struct facet_rdma_cq_fp {
  * once. Returns 0, or on the first request that cannot be posted sets
  * *@bad_wr to it and returns -ENOMEM (send queue full), -EINVAL (bad request:
  * too many SGEs, inline data too long, opcode not valid for the QP type,
- * UD without an AH), or -ENODEV (detached); the requests before it are
- * posted. No lock, no syscall unless the device sleeps.
+ * UD without an AH; or the QP is in RESET, INIT or RTR), or -ENODEV
+ * (detached); the requests before it are posted. In ERR requests are
+ * taken and complete flushed. No lock, no syscall unless the device sleeps.
  *
  * Unsignaled requests (no FACET_RDMA_SEND_SIGNALED, QP without sq_sig_all)
  * make no work completion on success; their slots are freed when a later
@@ -433,8 +438,8 @@ static inline int facet_rdma_post_send(struct facet_rdma_qp *qp, struct facet_rd
 
 /**
  * Post a list of receive work requests on @qp's receive queue. Returns 0, or
- * sets *@bad_wr and returns -ENOMEM (full), -EINVAL (too many SGEs) or
- * -ENODEV, as facet_rdma_post_send().
+ * sets *@bad_wr and returns -ENOMEM (full), -EINVAL (too many SGEs, or the
+ * QP is in RESET) or -ENODEV, as facet_rdma_post_send().
  */
 static inline int facet_rdma_post_recv(struct facet_rdma_qp *qp, struct facet_rdma_recv_wr *wr,
 				       struct facet_rdma_recv_wr **bad_wr)
@@ -501,7 +506,10 @@ bool facet_rdma_dev_is_attached(const struct facet_rdma_dev *dev);
 /** Fill @attr. Returns 0 or -ENODEV. */
 int facet_rdma_query_device(struct facet_rdma_dev *dev, struct facet_rdma_dev_attr *attr);
 
-/** Fill @attr of port @port (1). Returns 0, -EINVAL (no such port) or -ENODEV. */
+/**
+ * Fill @attr of port @port (1). Returns 0, -EINVAL (no such port), -ENODEV
+ * (detached, or the device is gone: its process died) or the device's error.
+ */
 int facet_rdma_query_port(struct facet_rdma_dev *dev, uint8_t port,
 			  struct facet_rdma_port_attr *attr);
 
@@ -532,6 +540,30 @@ static inline void facet_rdma_gid_from_ipv4(union facet_rdma_gid *gid, uint32_t 
 	gid->raw[13] = (uint8_t)(ipv4 >> 16);
 	gid->raw[14] = (uint8_t)(ipv4 >> 8);
 	gid->raw[15] = (uint8_t)ipv4;
+}
+
+/**
+ * The MAC a link-local GID carries: fe80::/64 with an EUI-64 interface id
+ * (ff:fe in the middle, the universal/local bit inverted), as GID 0 of every
+ * port is. Returns false, leaving @mac alone, for any other GID.
+ */
+static inline bool facet_rdma_gid_to_mac(const union facet_rdma_gid *gid, uint8_t mac[6])
+{
+	const uint8_t *g = gid->raw;
+
+	if (g[0] != 0xfe || (g[1] & 0xc0) != 0x80 || g[11] != 0xff || g[12] != 0xfe)
+		return false;
+	for (unsigned int i = 2; i < 8; i++) {
+		if (g[i])
+			return false;
+	}
+	mac[0] = g[8] ^ 0x02;
+	mac[1] = g[9];
+	mac[2] = g[10];
+	mac[3] = g[13];
+	mac[4] = g[14];
+	mac[5] = g[15];
+	return true;
 }
 
 /* ---- protection domains ------------------------------------------------------------ */
@@ -579,7 +611,10 @@ struct facet_rdma_dev *facet_rdma_pd_dev(const struct facet_rdma_pd *pd);
 int facet_rdma_mr_reg(struct facet_rdma_pd *pd, void *addr, size_t length, uint32_t access,
 		      struct facet_rdma_mr **mr);
 
-/** Deregister @mr: the device stops accessing the memory. Returns 0 (or the device's error). */
+/**
+ * Deregister @mr: the device stops accessing the memory. Returns 0; the
+ * handle is released even when the device refuses (that is logged).
+ */
 int facet_rdma_mr_dereg(struct facet_rdma_mr *mr);
 
 /** Local key of @mr (SGEs). */
@@ -673,7 +708,10 @@ int facet_rdma_qp_modify(struct facet_rdma_qp *qp, const struct facet_rdma_qp_at
 int facet_rdma_qp_query(struct facet_rdma_qp *qp, struct facet_rdma_qp_attr *attr, uint32_t mask,
 			struct facet_rdma_qp_init_attr *init);
 
-/** Destroy @qp (outstanding work requests are dropped). Returns 0 (or the device's error). */
+/**
+ * Destroy @qp (outstanding work requests are dropped). Returns 0; the handle
+ * is released even when the device refuses (logged).
+ */
 int facet_rdma_qp_destroy(struct facet_rdma_qp *qp);
 
 /** The QP number (24 bits) peers address. */
@@ -695,7 +733,10 @@ enum facet_rdma_qp_state facet_rdma_qp_state(const struct facet_rdma_qp *qp);
 int facet_rdma_ah_create(struct facet_rdma_pd *pd, const struct facet_rdma_ah_attr *attr,
 			 struct facet_rdma_ah **ah);
 
-/** Destroy @ah (UD sends naming it must have completed). Returns 0 (or the device's error). */
+/**
+ * Destroy @ah (UD sends naming it must have completed). Returns 0; the
+ * handle is released even when the device refuses (logged).
+ */
 int facet_rdma_ah_destroy(struct facet_rdma_ah *ah);
 
 /* ---- text ----------------------------------------------------------------------------------- */

@@ -239,6 +239,10 @@ static int shadow_map(uintptr_t start, uintptr_t end, const struct vma *v, unsig
 
 	if (ret == 0)
 		ret = shadow_grow(end);
+	if (ret < 0)
+		return ret;
+	/* From here a failure has the caller move back what was converted (shadow_release). */
+	mem->shadow = true;
 	for (unsigned int i = 0; ret == 0 && i < n; i++) {
 		uintptr_t s = v[i].start > start ? v[i].start : start;
 		uintptr_t e = v[i].end < end ? v[i].end : end;
@@ -258,7 +262,6 @@ static int shadow_map(uintptr_t start, uintptr_t end, const struct vma *v, unsig
 			 strerror(-ret));
 		return ret;
 	}
-	mem->shadow = true;
 	return 0;
 }
 

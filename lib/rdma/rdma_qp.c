@@ -18,26 +18,6 @@ static bool mac_is_zero(const uint8_t mac[6])
 	return !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]);
 }
 
-/* fe80::/64 with an EUI-64 interface id (ff:fe in the middle) carries the MAC. */
-static bool mac_from_link_local(const union facet_rdma_gid *gid, uint8_t mac[6])
-{
-	const uint8_t *g = gid->raw;
-
-	if (g[0] != 0xfe || (g[1] & 0xc0) != 0x80 || g[11] != 0xff || g[12] != 0xfe)
-		return false;
-	for (unsigned int i = 2; i < 8; i++) {
-		if (g[i])
-			return false;
-	}
-	mac[0] = g[8] ^ 0x02; /* the universal/local bit is inverted in EUI-64 */
-	mac[1] = g[9];
-	mac[2] = g[10];
-	mac[3] = g[13];
-	mac[4] = g[14];
-	mac[5] = g[15];
-	return true;
-}
-
 struct gid_search {
 	const union facet_rdma_gid *gid;
 	uint8_t mac[6];
@@ -74,7 +54,7 @@ int rdma_resolve_dmac(struct facet_rdma_dev *dev, struct facet_rdma_ah_attr *att
 
 	if (!mac_is_zero(attr->dmac))
 		return 0;
-	if (mac_from_link_local(&attr->dgid, attr->dmac))
+	if (facet_rdma_gid_to_mac(&attr->dgid, attr->dmac))
 		return 0;
 	facet_rdma_dev_for_each(NULL, search_dev, &s);
 	if (s.found) {

@@ -4,8 +4,9 @@
  * refnic core and RDMA plugins autoloaded): devices found by name, device,
  * port and GID queries, the PD/MR/CQ/QP/AH life cycle with its reference
  * rules, MR registration of malloc'ed memory (contents and addresses kept,
- * pages back to private memory after deregistration), and QP state
- * transitions through the native API, with a transition the device refuses.
+ * pages back to private memory after deregistration), QP state
+ * transitions through the native API, with a transition the device refuses,
+ * and which states the queues take work requests in.
  *
  *   test_rdma_objects FACET_REFNIC_EXE PLUGIN_DIR
  */
@@ -307,12 +308,64 @@ static void test_qp_states(void **state)
 	trdma_side_fini(&b);
 }
 
+/*
+ * Queues take work requests only in the states the verbs say (sends from
+ * RTS, receives from INIT; ERR flushes them): before, they are refused at
+ * once instead of being kept by the device for a later transition.
+ */
+static void test_post_states(void **state)
+{
+	struct facet_rdma_qp_attr qa = {
+		.qp_state = FACET_RDMA_QPS_INIT,
+		.port_num = 1,
+		.qp_access_flags = FACET_RDMA_ACCESS_REMOTE_WRITE,
+	};
+	struct facet_rdma_send_wr swr = { .wr_id = 2, .opcode = FACET_RDMA_WR_SEND }, *sbad;
+	struct facet_rdma_recv_wr rwr = { .wr_id = 1 }, *rbad;
+	struct facet_rdma_wc wc[2];
+	struct trdma_side a;
+
+	trdma_side_init(&a, env.dev[0], FACET_RDMA_QPT_RC, 4096, FACET_RDMA_ACCESS_LOCAL_WRITE);
+	sbad = NULL;
+	rbad = NULL;
+	assert_int_equal(facet_rdma_post_send(a.qp, &swr, &sbad), -EINVAL);
+	assert_ptr_equal(sbad, &swr);
+	assert_int_equal(facet_rdma_post_recv(a.qp, &rwr, &rbad), -EINVAL);
+	assert_ptr_equal(rbad, &rwr);
+
+	assert_int_equal(facet_rdma_qp_modify(a.qp, &qa,
+					      FACET_RDMA_QP_STATE | FACET_RDMA_QP_PORT |
+						      FACET_RDMA_QP_PKEY_INDEX |
+						      FACET_RDMA_QP_ACCESS_FLAGS),
+			 0);
+	sbad = NULL;
+	assert_int_equal(facet_rdma_post_send(a.qp, &swr, &sbad), -EINVAL);
+	assert_ptr_equal(sbad, &swr);
+	trdma_post_recv(&a, 1, 0, 64);
+
+	/* ERR: both queues flush, a send posted now too */
+	qa.qp_state = FACET_RDMA_QPS_ERR;
+	assert_int_equal(facet_rdma_qp_modify(a.qp, &qa, FACET_RDMA_QP_STATE), 0);
+	assert_int_equal(facet_rdma_post_send(a.qp, &swr, &sbad), 0);
+	assert_int_equal(trdma_poll(a.cq, 2, wc, 5000), 2);
+	assert_int_equal(wc[0].wr_id + wc[1].wr_id, 3);
+	assert_int_equal(wc[0].status, FACET_RDMA_WC_WR_FLUSH_ERR);
+	assert_int_equal(wc[1].status, FACET_RDMA_WC_WR_FLUSH_ERR);
+
+	/* Back in RESET nothing is taken, and nothing was kept */
+	qa.qp_state = FACET_RDMA_QPS_RESET;
+	assert_int_equal(facet_rdma_qp_modify(a.qp, &qa, FACET_RDMA_QP_STATE), 0);
+	assert_int_equal(facet_rdma_post_recv(a.qp, &rwr, &rbad), -EINVAL);
+	assert_int_equal(trdma_poll(a.cq, 1, wc, 50), 0);
+	trdma_side_fini(&a);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_find),	  cmocka_unit_test(test_query),
 		cmocka_unit_test(test_lifecycle), cmocka_unit_test(test_mr_malloc),
-		cmocka_unit_test(test_qp_states),
+		cmocka_unit_test(test_qp_states), cmocka_unit_test(test_post_states),
 	};
 
 	teth_args(argc, argv);

@@ -240,7 +240,8 @@ static void test_selective_signalling(void **state)
 	unsigned int posted = 0, signaled = 0, completed = 0;
 	uint64_t deadline = teth_now_ms() + 20000;
 
-	while (completed < total / every) {
+	/* Until every request is posted and every signaled one completed (either may come last). */
+	while (completed < total / every || posted < total) {
 		struct facet_rdma_send_wr *bad;
 		int ret;
 

@@ -6,7 +6,8 @@
  * datapath say -ENODEV, destroy only releases them), the objects are gone
  * from the device and the DMA space (mapping count back to the driver's
  * baseline), the registered memory keeps its contents, and after the rebind
- * a new device under the same name carries traffic again.
+ * a new device under the same name carries traffic again. And the device
+ * dying under the application (its model process killed).
  *
  *   test_rdma_unbind FACET_REFNIC_EXE PLUGIN_DIR
  */
@@ -29,13 +30,13 @@
 
 static struct trdma_env env;
 
-static int group_setup(void **state)
+static int setup(void **state)
 {
 	trdma_env_start(&env);
 	return 0;
 }
 
-static int group_teardown(void **state)
+static int teardown(void **state)
 {
 	trdma_env_stop(&env);
 	return 0;
@@ -127,12 +128,69 @@ static void test_unbind_with_objects(void **state)
 	teth_port_down(env.eth.port[0], pool);
 }
 
+/*
+ * The model process dies under a connected QP pair, with an armed CQ on a
+ * completion channel: every call answers at once (nothing hangs or
+ * crashes), the control calls and the port query with -ENODEV, a wait for
+ * a completion event ends, and the application's objects are released
+ * (the sanitizer build checks for leaks).
+ */
+static void test_dead_model(void **state)
+{
+	struct facet_rdma_qp_attr qa = { .qp_state = FACET_RDMA_QPS_ERR };
+	struct facet_rdma_send_wr wr = { .opcode = FACET_RDMA_WR_SEND }, *bad = NULL;
+	struct facet_rdma_comp_channel *ch;
+	struct facet_rdma_port_attr pa;
+	struct facet_rdma_wc wc;
+	struct facet_rdma_pd *pd;
+	struct facet_rdma_cq *cq, *ev_cq;
+	struct facet_rdma_mr *mr;
+	union facet_rdma_gid gid;
+	struct trdma_side a, b;
+	void *ev_ctx;
+	uint64_t t0;
+	int rc;
+
+	assert_int_equal(facet_rdma_comp_channel_create(env.dev[0], &ch), 0);
+	trdma_side_init_ex(&a, env.dev[0], FACET_RDMA_QPT_RC, 4096, FACET_RDMA_ACCESS_LOCAL_WRITE,
+			   ch);
+	trdma_side_init(&b, env.dev[1], FACET_RDMA_QPT_RC, 4096, FACET_RDMA_ACCESS_LOCAL_WRITE);
+	trdma_connect(&a, &b);
+	assert_int_equal(facet_rdma_req_notify_cq(a.cq, false), 0);
+	teth_model_kill(&env.eth);
+	t0 = teth_now_ms();
+
+	/* The datapath returns at once (it need not notice) */
+	rc = facet_rdma_post_send(a.qp, &wr, &bad);
+	assert_true(rc == 0 || rc == -ENODEV);
+	rc = facet_rdma_poll_cq(a.cq, 1, &wc);
+	assert_true(rc == 0 || rc == -ENODEV);
+	assert_int_equal(facet_rdma_get_cq_event(ch, 0, &ev_cq, &ev_ctx), -EAGAIN);
+
+	assert_int_equal(facet_rdma_query_port(env.dev[0], 1, &pa), -ENODEV);
+	assert_int_equal(facet_rdma_query_gid(env.dev[0], 1, 0, &gid, NULL), -ENODEV);
+	assert_int_equal(facet_rdma_qp_modify(a.qp, &qa, FACET_RDMA_QP_STATE), -ENODEV);
+	assert_int_equal(facet_rdma_pd_alloc(env.dev[0], &pd), -ENODEV);
+	assert_int_equal(
+		facet_rdma_cq_create(env.dev[0], &(struct facet_rdma_cq_init){ .cqe = 16 }, &cq),
+		-ENODEV);
+	assert_int_equal(facet_rdma_mr_reg(a.pd, a.buf, a.len, FACET_RDMA_ACCESS_LOCAL_WRITE, &mr),
+			 -ENODEV);
+
+	/* Everything is released, in the usual order */
+	trdma_side_fini(&a);
+	trdma_side_fini(&b);
+	assert_int_equal(facet_rdma_comp_channel_destroy(ch), 0);
+	assert_true(teth_now_ms() - t0 < 2000);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_unbind_with_objects),
+		cmocka_unit_test_setup_teardown(test_unbind_with_objects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dead_model, setup, teardown),
 	};
 
 	teth_args(argc, argv);
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }

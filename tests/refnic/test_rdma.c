@@ -10,10 +10,12 @@
  * exceeded, flushing, CQ overrun, and function/device reset.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -22,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "facet_log.h"
 #include "rn_rdma.h"
 
 #define WAIT_MS 3000
@@ -49,9 +52,9 @@ struct fx {
 	struct side a, b;
 };
 
-static void side_setup(struct side *s, const struct refnic_model_opts *o)
+/* The fixture's objects on a freshly enabled client (also after a reconnect). */
+static void side_init(struct side *s)
 {
-	assert_int_equal(rn_start(&s->h, o), 0);
 	assert_int_equal(rn_enable(&s->h, 5), 0);
 	rn_mac(&s->h, 0, s->mac);
 	assert_int_equal(rn_gid(&s->h, 0, s->gid), REFNIC_STATUS_OK);
@@ -63,6 +66,12 @@ static void side_setup(struct side *s, const struct refnic_model_opts *o)
 	assert_non_null(s->mem);
 	assert_int_equal(rn_mr_create(&s->h, s->pdn, s->mem, s->iova, MEM, ALL_ACCESS, &s->key),
 			 REFNIC_STATUS_OK);
+}
+
+static void side_setup(struct side *s, const struct refnic_model_opts *o)
+{
+	assert_int_equal(rn_start(&s->h, o), 0);
+	side_init(s);
 }
 
 static int setup(void **state)
@@ -1282,6 +1291,250 @@ static void test_throughput(void **state)
 	qp_gone(&qb);
 }
 
+/* ---- live-object gauges (docs §13.2) and a client that dies ------------------------------ */
+
+/* The RDMA gauges of @st, as an array: PDs, MRs, CQs, QPs, AHs. */
+static void gauges_of(const struct refnic_func_stats *st, uint64_t g[5])
+{
+	g[0] = st->rdma_pds;
+	g[1] = st->rdma_mrs;
+	g[2] = st->rdma_cqs;
+	g[3] = st->rdma_qps;
+	g[4] = st->rdma_ahs;
+}
+
+/* Function 0's gauges through the model's API, checked equal to what QUERY_STATS reports. */
+static void gauges(struct side *s, uint64_t g[5])
+{
+	struct refnic_func_stats api, cmd;
+	uint64_t gc[5];
+
+	refnic_model_get_stats(s->h.m, NULL, &api, 1);
+	assert_int_equal(rn_func_stats(&s->h, 0, &cmd), REFNIC_STATUS_OK);
+	gauges_of(&api, g);
+	gauges_of(&cmd, gc);
+	assert_memory_equal(g, gc, sizeof(gc));
+}
+
+/* Gauges now = @base + the deltas (PDs, MRs, CQs, QPs, AHs). */
+static void expect_gauges(struct side *s, const uint64_t base[5], int pd, int mr, int cq, int qp,
+			  int ah)
+{
+	const int d[5] = { pd, mr, cq, qp, ah };
+	uint64_t g[5];
+
+	gauges(s, g);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(g[i], base[i] + (uint64_t)(int64_t)d[i]);
+}
+
+static uint32_t ah_new(struct fx *x, uint32_t pdn)
+{
+	struct refnic_ah_config ac = { .pdn = pdn };
+	uint64_t r = 0;
+
+	memcpy(ac.av.dgid, x->b.gid, 16);
+	memcpy(ac.av.dmac, x->b.mac, 6);
+	assert_int_equal(rn_rdma_cmd(&x->a.h, REFNIC_OP_CREATE_AH, NULL, &ac, sizeof(ac), &r),
+			 REFNIC_STATUS_OK);
+	return (uint32_t)r;
+}
+
+static void cq_gone(struct rn_cq *cq)
+{
+	struct refnic_cmd_destroy_queue d = { .type = REFNIC_QT_CQ, .queue_id = cq->id };
+
+	assert_int_equal(rn_fn_cmd(cq->h, REFNIC_OP_DESTROY_QUEUE, 0, &d, NULL), REFNIC_STATUS_OK);
+}
+
+static void stats_clear(struct rn *h)
+{
+	struct refnic_sqe s = { .opcode = REFNIC_OP_QUERY_STATS };
+
+	s.query_stats.flags = REFNIC_STATS_F_CLEAR;
+	s.data_iova = facet_core_dma_iova(h->buf);
+	s.data_len = RN_BUF_SIZE;
+	assert_int_equal(rn_cmd(h, &s, NULL), REFNIC_STATUS_OK);
+}
+
+/* Every object counts while it lives, in any state; the gauges survive CLEAR. */
+static void test_gauges(void **state)
+{
+	struct fx *x = *state;
+	struct side *s = &x->a;
+	uint32_t pdn, key, ahn;
+	struct rn_qp qp, qb;
+	uint64_t base[5];
+	struct rn_cq cq;
+
+	gauges(s, base);
+	assert_true(base[0] >= 1 && base[1] >= 1 && base[2] >= 2); /* the fixture's */
+	assert_int_equal(rn_pd_create(&s->h, &pdn), REFNIC_STATUS_OK);
+	expect_gauges(s, base, 1, 0, 0, 0, 0);
+	assert_int_equal(rn_mr_create(&s->h, pdn, s->mem, s->iova, 4096, 0, &key), 0);
+	expect_gauges(s, base, 1, 1, 0, 0, 0);
+	assert_int_equal(rn_cq_create(&s->h, 4, &cq), REFNIC_STATUS_OK);
+	expect_gauges(s, base, 1, 1, 1, 0, 0);
+	assert_int_equal(rn_qp_create(&s->h, REFNIC_QPT_RC, pdn, &cq, &cq, 4, 4, 0, &qp),
+			 REFNIC_STATUS_OK);
+	ahn = ah_new(x, pdn);
+	expect_gauges(s, base, 1, 1, 1, 1, 1);
+	/* a failed create counts nothing */
+	assert_int_equal(rn_qp_create(&s->h, REFNIC_QPT_RC, pdn + 100, &cq, &cq, 4, 4, 0, &qb),
+			 REFNIC_STATUS_BAD_QUEUE);
+	stats_clear(&s->h);
+	expect_gauges(s, base, 1, 1, 1, 1, 1);
+
+	/* a QP in ERR still exists */
+	assert_int_equal(modify(&qp, 0, REFNIC_QPS_ERR, &(struct refnic_qp_attr){ 0 }),
+			 REFNIC_STATUS_OK);
+	expect_gauges(s, base, 1, 1, 1, 1, 1);
+	qp_gone(&qp);
+	expect_gauges(s, base, 1, 1, 1, 0, 1);
+	assert_int_equal(rn_obj_cmd(&s->h, REFNIC_OP_DESTROY_AH, ahn), REFNIC_STATUS_OK);
+	expect_gauges(s, base, 1, 1, 1, 0, 0);
+	assert_int_equal(rn_obj_cmd(&s->h, REFNIC_OP_DESTROY_MR, key), REFNIC_STATUS_OK);
+	expect_gauges(s, base, 1, 0, 1, 0, 0);
+	cq_gone(&cq);
+	expect_gauges(s, base, 1, 0, 0, 0, 0);
+	/* a refused destroy (PD in use) takes nothing down */
+	assert_int_equal(rn_obj_cmd(&s->h, REFNIC_OP_DESTROY_PD, s->pdn), REFNIC_STATUS_BAD_STATE);
+	assert_int_equal(rn_obj_cmd(&s->h, REFNIC_OP_DESTROY_PD, pdn), REFNIC_STATUS_OK);
+	expect_gauges(s, base, 0, 0, 0, 0, 0);
+}
+
+/* The model's log while a test listens: lines of tag refnic, kept in order. */
+static struct {
+	pthread_mutex_t lock;
+	char text[4096];
+	size_t len;
+} logcap = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void logcap_sink(enum facet_log_level level, const char *tag, const char *msg)
+{
+	fprintf(stderr, "facet[%s] %s: %s\n", tag, facet_log_level_name(level), msg);
+	if (strcmp(tag, "refnic") != 0)
+		return;
+	pthread_mutex_lock(&logcap.lock);
+	logcap.len += (size_t)snprintf(logcap.text + logcap.len, sizeof(logcap.text) - logcap.len,
+				       "%s\n", msg);
+	if (logcap.len >= sizeof(logcap.text))
+		logcap.len = sizeof(logcap.text) - 1;
+	pthread_mutex_unlock(&logcap.lock);
+}
+
+static void logcap_start(void)
+{
+	logcap.len = 0;
+	logcap.text[0] = '\0';
+	assert_int_equal(facet_log_configure("warn,refnic=info"), 0);
+	facet_log_set_sink(logcap_sink);
+}
+
+/* Stop listening; true if @line was logged. */
+static bool logcap_stop(const char *line)
+{
+	bool found;
+
+	facet_log_set_sink(NULL);
+	facet_log_configure(getenv("FACET_LOG") ? getenv("FACET_LOG") : "warn");
+	pthread_mutex_lock(&logcap.lock);
+	found = strstr(logcap.text, line) != NULL;
+	if (!found)
+		print_message("wanted \"%s\" in:\n%s", line, logcap.text);
+	pthread_mutex_unlock(&logcap.lock);
+	return found;
+}
+
+static const char *plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/* The line the model logs for a client that left @st's objects on function 0 (docs §16.1). */
+static void released_line(const struct refnic_func_stats *st, const char *path, char *buf,
+			  size_t size)
+{
+	snprintf(buf, size,
+		 "client gone: released %llu QP%s, %llu MR%s, %llu AH%s, %llu CQ%s, %llu PD%s "
+		 "(function 0 of %s)",
+		 (unsigned long long)st->rdma_qps, plural(st->rdma_qps),
+		 (unsigned long long)st->rdma_mrs, plural(st->rdma_mrs),
+		 (unsigned long long)st->rdma_ahs, plural(st->rdma_ahs),
+		 (unsigned long long)st->rdma_cqs, plural(st->rdma_cqs),
+		 (unsigned long long)st->rdma_pds, plural(st->rdma_pds), path);
+}
+
+/* Wait until the client's disconnect has reached the model: function 0 holds nothing. */
+static bool all_released(struct side *s)
+{
+	uint64_t end = rn_now_ms() + WAIT_MS, g[5];
+	struct refnic_func_stats st;
+
+	do {
+		refnic_model_get_stats(s->h.m, NULL, &st, 1);
+		gauges_of(&st, g);
+		if (!(g[0] | g[1] | g[2] | g[3] | g[4]))
+			return true;
+		usleep(1000);
+	} while (rn_now_ms() < end);
+	return false;
+}
+
+/*
+ * A client that goes away holding objects (a killed process: no destroy of
+ * anything) leaves nothing behind; the model says what it released, and
+ * serves the next client as a fresh device.
+ */
+static void test_client_gone(void **state)
+{
+	struct fx *x = *state;
+	struct refnic_func_stats before, after_b, before_b;
+	struct rn_qp qa, qb, qa2, qb2;
+	struct refnic_rdma_cqe c;
+	char line[256];
+	uint32_t key;
+
+	/* objects of every kind, a connection, and a SEND in flight (RNR: no receive) */
+	rc_pair(x, &qa, &qb, REFNIC_MTU_1024);
+	ah_new(x, x->a.pdn);
+	assert_int_equal(rn_mr_create(&x->a.h, x->a.pdn, x->a.mem, x->a.iova, 4096,
+				      REFNIC_ACCESS_LOCAL_WRITE, &key),
+			 0);
+	struct refnic_send_wqe w = wqe(REFNIC_WR_SEND, 7, x->a.mem, 10, x->a.key);
+
+	rn_post_send(&qa, &w);
+	refnic_model_get_stats(x->a.h.m, NULL, &before, 1);
+	refnic_model_get_stats(x->b.h.m, NULL, &before_b, 1);
+	/* earlier tests may have left QPs: count what is there */
+	assert_true(before.rdma_qps >= 1 && before.rdma_ahs >= 1 && before.rdma_mrs >= 2 &&
+		    before.rdma_cqs >= 2 && before.rdma_pds >= 1);
+	released_line(&before, x->a.h.path, line, sizeof(line));
+
+	logcap_start();
+	rn_close(&x->a.h); /* no destroy of anything */
+	assert_true(all_released(&x->a));
+	assert_true(logcap_stop(line));
+	/* the other device is untouched */
+	refnic_model_get_stats(x->b.h.m, NULL, &after_b, 1);
+	assert_memory_equal(&after_b.rdma_pds, &before_b.rdma_pds, 5 * sizeof(uint64_t));
+
+	/* the next client finds a fresh device, and RDMA works again */
+	assert_int_equal(rn_open(&x->a.h), 0);
+	side_init(&x->a);
+	rc_pair(x, &qa2, &qb2, REFNIC_MTU_1024);
+	w = wqe(REFNIC_WR_SEND, 7, x->a.mem, 10, x->a.key); /* the new client's memory */
+	rn_post_recv(&qb2, 8, x->b.mem, 64, x->b.key);
+	rn_post_send(&qa2, &w);
+	expect_cqe(&x->a.scq, 7, REFNIC_WC_SEND, REFNIC_WC_STATUS_SUCCESS, NULL);
+	expect_cqe(&x->b.rcq, 8, REFNIC_WC_RECV, REFNIC_WC_STATUS_SUCCESS, &c);
+	assert_int_equal(c.byte_len, 10);
+	qp_gone(&qa2);
+	qp_gone(&qb2);
+	qp_gone(&qb);
+	drain_all(x);
+}
+
 /* RESET_FUNCTION, and a client that goes away without teardown, leave nothing behind. */
 static void test_reset_frees(void **state)
 {
@@ -1343,6 +1596,8 @@ int main(void)
 		cmocka_unit_test(test_cq_overrun),
 		cmocka_unit_test(test_cq_arm),
 		cmocka_unit_test(test_throughput),
+		cmocka_unit_test(test_gauges),
+		cmocka_unit_test(test_client_gone),
 		cmocka_unit_test(test_reset_frees), /* last: it takes the fixture apart */
 	};
 

@@ -72,10 +72,13 @@ static int rr_query_port(void *priv, struct facet_rdma_port_attr *a)
 	struct rr_dev *rd = priv;
 	uint64_t link = rd->ops->link_state(rd->slice);
 	struct refnic_rdma_caps caps;
-
 	/* active_mtu follows the port's MTU, which the Ethernet slice may change. */
-	if (rr_query_caps(rd, &caps) == 0)
-		rd->caps.active_mtu = caps.active_mtu;
+	int ret = rr_query_caps(rd, &caps);
+
+	/* A device that does not answer has no port to describe (its link state is stale). */
+	if (ret < 0)
+		return ret;
+	rd->caps.active_mtu = caps.active_mtu;
 	a->state = (link & REFNIC_LINK_UP) ? FACET_RDMA_PORT_ACTIVE : FACET_RDMA_PORT_DOWN;
 	a->max_mtu = FACET_RDMA_MTU_4096;
 	a->active_mtu = rd->caps.active_mtu ? rd->caps.active_mtu : FACET_RDMA_MTU_1024;

@@ -70,6 +70,8 @@ struct rr_qp {
 	uint8_t type; /* REFNIC_QPT_* */
 	uint8_t max_send_sge;
 	uint16_t max_inline;
+	/* FACET_RDMA_QPS_* as last set or queried: posting checks it (one relaxed load) */
+	_Atomic uint8_t state;
 	const struct refnic_core_ops *ops;
 	struct refnic_slice *slice;
 

@@ -18,6 +18,7 @@
  * device, inside the two bits (docs/refnic.md §16.6).
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -328,6 +329,26 @@ static inline void rq_complete(struct rr_qp *qp, uint16_t wqe_index)
 	atomic_store_explicit(&qp->rq_ci, ci, memory_order_release);
 }
 
+/*
+ * Empty polls in a row before a poller starts to yield. Programs spin on
+ * poll_cq (perftest does), and the device is software that may share the
+ * core, as may the program's peer: after about as long as a round trip on
+ * the engine takes, each further empty poll gives the core away
+ * (sched_yield, which returns at once when nobody else wants it). A
+ * syscall only when idle; per thread, as spinning is.
+ */
+#define POLL_SPIN 256u
+
+static _Thread_local unsigned int empty_polls;
+
+static void poll_backoff(void)
+{
+	if (empty_polls < POLL_SPIN)
+		empty_polls++;
+	else
+		sched_yield();
+}
+
 int rr_cq_poll(void *ctx, int n, struct facet_rdma_wc *wc)
 {
 	struct rr_cq *cq = ctx;
@@ -370,10 +391,12 @@ int rr_cq_poll(void *ctx, int n, struct facet_rdma_wc *wc)
 	}
 	if (i) {
 		cq_db_ci(cq);
+		empty_polls = 0;
 		return i;
 	}
 	if (unlikely(atomic_load_explicit(&cq->failed, memory_order_relaxed)))
 		return -EIO;
+	poll_backoff();
 	return 0;
 }
 

@@ -272,15 +272,16 @@ int rr_qp_modify(void *priv, void *ctx, const struct facet_rdma_qp_attr *attr, u
 	}
 	attr_to_hw(attr, mask, &h);
 	ret = rr_cmd_data(rd, &sqe, &h, sizeof(h), NULL, "MODIFY_QP");
-	if (ret < 0)
+	if (ret < 0 || !(mask & REFNIC_QP_ATTR_STATE))
 		return ret;
-	if ((mask & REFNIC_QP_ATTR_STATE) && attr->qp_state == FACET_RDMA_QPS_RESET) {
+	if (attr->qp_state == FACET_RDMA_QPS_RESET) {
 		/* RESET empties both queues: the rings start over at index 0. */
 		qp->sq_pi = 0;
 		atomic_store(&qp->sq_ci, 0);
 		qp->rq_pi = 0;
 		atomic_store(&qp->rq_ci, 0);
 	}
+	atomic_store_explicit(&qp->state, (uint8_t)attr->qp_state, memory_order_relaxed);
 	return 0;
 }
 
@@ -295,6 +296,8 @@ int rr_qp_query(void *priv, void *ctx, struct facet_rdma_qp_attr *a)
 	if (ret < 0)
 		return ret;
 	memcpy(&h, facet_core_dma_va(rd->cmd_buf), sizeof(h));
+	/* The device may have moved the QP to ERR on its own: posting follows. */
+	atomic_store_explicit(&qp->state, h.state, memory_order_relaxed);
 	a->qp_state = h.state;
 	a->cur_qp_state = h.state;
 	a->path_mtu = h.path_mtu;
@@ -335,7 +338,8 @@ static inline int put_inline(const struct rr_qp *qp, const struct facet_rdma_sen
 
 		if (s->length > qp->max_inline - len)
 			return -EINVAL;
-		memcpy(w->inline_data + len, (const void *)(uintptr_t)s->addr, s->length);
+		if (s->length) /* an empty SGE may carry no address */
+			memcpy(w->inline_data + len, (const void *)(uintptr_t)s->addr, s->length);
 		len += s->length;
 	}
 	w->inline_len = len;
@@ -392,8 +396,20 @@ static inline int write_send_wqe(struct rr_qp *qp, const struct facet_rdma_send_
 	if (unlikely(wr->num_sge > qp->max_send_sge))
 		return -EINVAL;
 	w->num_sge = (uint8_t)wr->num_sge;
-	memcpy(w->sge, wr->sg_list, sizeof(struct refnic_sge) * (size_t)wr->num_sge);
+	if (wr->num_sge) /* a zero-length request may have no list at all */
+		memcpy(w->sge, wr->sg_list, sizeof(struct refnic_sge) * (size_t)wr->num_sge);
 	return 0;
+}
+
+/*
+ * The states a queue takes work requests in (IB spec 10.8.2): sends from RTS
+ * on, receives from INIT on; in ERR they complete flushed. Before that the
+ * device would keep them and run them at a later transition, so they are
+ * refused now.
+ */
+static inline bool queue_ready(const struct rr_qp *qp, enum facet_rdma_qp_state first)
+{
+	return atomic_load_explicit(&qp->state, memory_order_relaxed) >= first;
 }
 
 int rr_post_send(void *ctx, struct facet_rdma_send_wr *wr, struct facet_rdma_send_wr **bad_wr)
@@ -402,6 +418,11 @@ int rr_post_send(void *ctx, struct facet_rdma_send_wr *wr, struct facet_rdma_sen
 	uint32_t pi = qp->sq_pi, ci = atomic_load_explicit(&qp->sq_ci, memory_order_acquire);
 	int ret = 0;
 
+	if (unlikely(wr && !queue_ready(qp, FACET_RDMA_QPS_RTS))) {
+		if (bad_wr)
+			*bad_wr = wr;
+		return -EINVAL;
+	}
 	for (; wr; wr = wr->next) {
 		if (unlikely(pi - ci >= qp->sq_mask)) {
 			ci = atomic_load_explicit(&qp->sq_ci, memory_order_acquire);
@@ -431,6 +452,11 @@ int rr_post_recv(void *ctx, struct facet_rdma_recv_wr *wr, struct facet_rdma_rec
 	uint32_t pi = qp->rq_pi, ci = atomic_load_explicit(&qp->rq_ci, memory_order_acquire);
 	int ret = 0;
 
+	if (unlikely(wr && !queue_ready(qp, FACET_RDMA_QPS_INIT))) {
+		if (bad_wr)
+			*bad_wr = wr;
+		return -EINVAL;
+	}
 	for (; wr; wr = wr->next) {
 		struct refnic_recv_wqe *w = &qp->rq[pi & qp->rq_mask];
 
@@ -448,7 +474,9 @@ int rr_post_recv(void *ctx, struct facet_rdma_recv_wr *wr, struct facet_rdma_rec
 		w->wr_id = wr->wr_id;
 		w->num_sge = (uint8_t)wr->num_sge;
 		memset(w->rsvd, 0, sizeof(w->rsvd));
-		memcpy(w->sge, wr->sg_list, sizeof(struct refnic_sge) * (size_t)wr->num_sge);
+		if (wr->num_sge)
+			memcpy(w->sge, wr->sg_list,
+			       sizeof(struct refnic_sge) * (size_t)wr->num_sge);
 		pi++;
 	}
 	if (ret < 0 && bad_wr)

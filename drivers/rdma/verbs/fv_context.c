@@ -379,15 +379,19 @@ static bool fv_async_check(struct fv_context *c, struct ibv_async_event *ev)
 {
 	struct ibv_port_attr pa;
 	bool got = false;
+	int rc = ENODEV;
 
 	pthread_mutex_lock(&c->async_lock);
-	if (!facet_rdma_dev_is_attached(c->rdev)) {
+	/* Unbound, or its device (the model process) gone: the port query says ENODEV. */
+	if (!c->async_dead_reported && facet_rdma_dev_is_attached(c->rdev))
+		rc = fv_query_port_full(c, 1, &pa);
+	if (rc == ENODEV) {
 		if (!c->async_dead_reported) {
 			c->async_dead_reported = true;
 			ev->event_type = IBV_EVENT_DEVICE_FATAL;
 			got = true;
 		}
-	} else if (!fv_query_port_full(c, 1, &pa)) {
+	} else if (!rc) {
 		if (c->async_port_state == IBV_PORT_NOP)
 			c->async_port_state = pa.state; /* the first look only sets the baseline */
 		if (pa.state != c->async_port_state) {

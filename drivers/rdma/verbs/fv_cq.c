@@ -15,6 +15,9 @@
 
 #include "fv_private.h"
 
+/* How long a blocking ibv_get_cq_event() waits between looks at the device's health. */
+#define FV_CQ_EVENT_LOOK_MS 100
+
 struct ibv_comp_channel *ibv_create_comp_channel(struct ibv_context *ctx)
 {
 	struct fv_context *c = fv_ctx(ctx);
@@ -127,18 +130,34 @@ int ibv_destroy_cq(struct ibv_cq *ibcq)
 	return 0;
 }
 
+/* A device that went away mid-wait (unbound, or its model process dead). */
+static bool fv_device_gone(struct ibv_context *ctx)
+{
+	struct facet_rdma_port_attr pa;
+
+	return facet_rdma_query_port(fv_ctx(ctx)->rdev, 1, &pa) == -ENODEV;
+}
+
 int ibv_get_cq_event(struct ibv_comp_channel *ibch, struct ibv_cq **cq, void **cq_context)
 {
 	struct fv_channel *ch = fv_channel(ibch);
 	struct facet_rdma_cq *rcq;
 	struct fv_cq *fcq;
+	bool blocking;
 	void *ctx;
 	int fl, rc;
 
 	if (!ch)
 		return FV_FORWARD(ibv_get_cq_event, "IBVERBS_1.1", -1, ibch, cq, cq_context);
 	fl = fcntl(ibch->fd, F_GETFL);
-	rc = facet_rdma_get_cq_event(ch->rch, fl >= 0 && (fl & O_NONBLOCK) ? 0 : -1, &rcq, &ctx);
+	blocking = !(fl >= 0 && (fl & O_NONBLOCK));
+	/* A blocking wait looks now and then whether the device is still there. */
+	do {
+		rc = facet_rdma_get_cq_event(ch->rch, blocking ? FV_CQ_EVENT_LOOK_MS : 0, &rcq,
+					     &ctx);
+		if (rc == -EAGAIN && blocking && fv_device_gone(ibch->context))
+			rc = -ENODEV;
+	} while (rc == -EAGAIN && blocking);
 	if (rc) {
 		errno = fv_err(rc);
 		return -1;

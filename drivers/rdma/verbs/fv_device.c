@@ -53,16 +53,6 @@ struct fv_device *fv_device_of(const struct ibv_device *dev)
 	return (struct fv_device *)dev;
 }
 
-/* fe80::/64 interface id and node GUID: the MAC with ff:fe in the middle, U/L bit flipped. */
-static __be64 fv_eui64(const uint8_t mac[6])
-{
-	uint8_t g[8] = { mac[0] ^ 0x02, mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5] };
-	__be64 v;
-
-	memcpy(&v, g, sizeof(v));
-	return v;
-}
-
 /* "refnic.rdma.0" -> "facet_refnic<n>", n counting the devices of that kind. */
 static void fv_device_name(const char *slice, char *buf, size_t len)
 {
@@ -97,7 +87,7 @@ static int fv_add_device(struct facet_rdma_dev *rdev, void *arg)
 	}
 	facet_rdma_dev_ref(rdev);
 	d->rdev = rdev;
-	d->guid = fv_eui64(attr.mac);
+	d->guid = attr.node_guid; /* the EUI-64 of the MAC, network order */
 	d->max_inline_data = attr.max_inline_data;
 	d->ibdev.node_type = IBV_NODE_CA;
 	d->ibdev.transport_type = IBV_TRANSPORT_IB; /* what RoCE devices report */

@@ -448,23 +448,16 @@ struct ibv_ah *ibv_create_ah_from_wc(struct ibv_pd *ibpd, struct ibv_wc *wc, str
 int ibv_resolve_eth_l2_from_gid(struct ibv_context *ctx, struct ibv_ah_attr *attr,
 				uint8_t eth_mac[6], uint16_t *vid)
 {
-	const uint8_t *g;
+	union facet_rdma_gid gid;
 
 	if (!fv_ctx(ctx))
 		return FV_FORWARD(ibv_resolve_eth_l2_from_gid, "IBVERBS_1.1", -1, ctx, attr,
 				  eth_mac, vid);
-	g = attr->grh.dgid.raw;
-	if (!attr->is_global || g[0] != 0xfe || (g[1] & 0xc0) != 0x80 || g[11] != 0xff ||
-	    g[12] != 0xfe) {
+	memcpy(gid.raw, attr->grh.dgid.raw, sizeof(gid.raw));
+	if (!attr->is_global || !facet_rdma_gid_to_mac(&gid, eth_mac)) {
 		errno = EINVAL;
 		return -1;
 	}
-	eth_mac[0] = g[8] ^ 0x02;
-	eth_mac[1] = g[9];
-	eth_mac[2] = g[10];
-	eth_mac[3] = g[13];
-	eth_mac[4] = g[14];
-	eth_mac[5] = g[15];
 	if (vid)
 		*vid = 0xffff;
 	return 0;
