@@ -280,6 +280,18 @@ static void dev_free(struct refnic_dev *dev)
 	free((struct refnic_model *)dev); /* dev is the model's first member */
 }
 
+/*
+ * Offer KICK as an ioeventfd backed by the worker's wake eventfd (§7): a
+ * driver then wakes the worker with one eventfd write instead of a trapped
+ * REGION_WRITE and its reply. Such a KICK never reaches refnic_regs.c, so it
+ * counts as a wake-up (stats.wakeups), not in stats.kicks.
+ */
+static int kick_ioeventfd(struct refnic_dev *dev)
+{
+	return facet_vfu_server_add_ioeventfd(dev->srv, FACET_VFU_PCI_BAR0, REFNIC_REG_KICK, 4,
+					      false, 0, dev->sys->wake_fd);
+}
+
 int refnic_model_create(const char *path, const struct refnic_model_opts *opts,
 			struct refnic_model **out)
 {
@@ -314,6 +326,8 @@ int refnic_model_create(const char *path, const struct refnic_model_opts *opts,
 	/* Hold the lock so neither a callback nor the worker sees it before dev->srv is set. */
 	refnic_lock(dev);
 	rc = facet_vfu_server_create(path, &desc, &dev->srv);
+	if (!rc)
+		rc = kick_ioeventfd(dev);
 	if (!rc)
 		rc = refnic_sys_attach(dev->sys, dev);
 	refnic_unlock(dev);

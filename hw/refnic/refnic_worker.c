@@ -119,8 +119,10 @@ static void wake_drain(struct refnic_system *sys)
 }
 
 /*
- * Block until a KICK (the eventfd), a frame on the uplink (its fd) or
- * @timeout_ns (FOREVER: no limit). ppoll, not poll: naps are microseconds.
+ * Block until a KICK (the eventfd: written by a trapped write's handler, or
+ * directly by a driver, which holds it as KICK's ioeventfd, refnic_dev.c),
+ * a frame on the uplink (its fd) or @timeout_ns (FOREVER: no limit). ppoll,
+ * not poll: naps are microseconds.
  */
 static void worker_block(struct refnic_system *sys, int64_t timeout_ns)
 {

@@ -258,6 +258,21 @@ int facet_core_region_write(struct facet_core_dev *dev, unsigned int index, uint
 	return region_rw(dev, index, offset, (void *)buf, len, true);
 }
 
+int facet_core_region_ioeventfd(struct facet_core_dev *dev, unsigned int index, uint64_t offset,
+				uint32_t size, int *fd)
+{
+	int ret = check_alive(dev);
+
+	if (ret < 0)
+		return ret;
+	if (index >= FACET_CORE_NUM_REGIONS || !fd ||
+	    (size != 1 && size != 2 && size != 4 && size != 8))
+		return -EINVAL;
+	if (!dev->tp->region_ioeventfd)
+		return -ENOTSUP;
+	return dev->tp->region_ioeventfd(dev, index, offset, size, fd);
+}
+
 int facet_core_cfg_read(struct facet_core_dev *dev, uint32_t offset, void *buf, size_t len)
 {
 	return region_rw(dev, FACET_CORE_CONFIG, offset, buf, len, false);

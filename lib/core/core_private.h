@@ -55,6 +55,10 @@ struct core_transport {
 	int (*region_mmap)(struct facet_core_dev *dev, unsigned int index, uint64_t offset,
 			   size_t len, void **addr);
 
+	/** An ioeventfd for a register (facet_core_region_ioeventfd()); NULL: -ENOTSUP. */
+	int (*region_ioeventfd)(struct facet_core_dev *dev, unsigned int index, uint64_t offset,
+				uint32_t size, int *fd);
+
 	int (*irq_count)(struct facet_core_dev *dev, unsigned int type, unsigned int *count);
 	/** @fds NULL: disable all vectors of @type. */
 	int (*irq_set)(struct facet_core_dev *dev, unsigned int type, unsigned int start,

@@ -856,6 +856,103 @@ static int vu_dma_unmap(struct facet_core_dev *dev, uint64_t iova, size_t len)
 	return 0;
 }
 
+/* ---- ioeventfds (DEVICE_GET_REGION_IO_FDS) ------------------------------ */
+
+#define VU_IOFD_GUESS 8u /* sub-regions the first query has room for */
+#define VU_IOFD_MAX   4096u
+
+static int vu_iofd_query(struct facet_core_dev *dev, unsigned int index, uint32_t argsz,
+			 struct facet_vfu_msg *rep, struct facet_vfu_region_io_fds *hdr)
+{
+	struct facet_vfu_region_io_fds q = { .argsz = argsz, .index = index };
+	struct facet_vfu_req req = {
+		.cmd = FACET_VFU_CMD_DEVICE_GET_REGION_IO_FDS,
+		.args = &q,
+		.args_len = sizeof(q),
+	};
+	int ret = vu_call(dev, &req, rep);
+
+	if (ret) {
+		/* An older server does not know the command: no ioeventfds. */
+		if (ret == -ENOTSUP || ret == -ENOSYS)
+			return -ENOENT;
+		CORE_ERR("%s: GET_REGION_IO_FDS %u failed: %s", dev->info.name, index,
+			 strerror(-ret));
+		return ret;
+	}
+	if (rep->len < sizeof(*hdr) || rep->len > argsz)
+		return vu_proto(dev, rep, "GET_REGION_IO_FDS reply of the wrong size");
+	memcpy(hdr, rep->data, sizeof(*hdr));
+	if (hdr->index != index || hdr->count > VU_IOFD_MAX ||
+	    hdr->argsz < sizeof(*hdr) + (uint64_t)hdr->count *
+						sizeof(struct facet_vfu_sub_region_ioeventfd))
+		return vu_proto(dev, rep, "GET_REGION_IO_FDS reply does not add up");
+	return 0;
+}
+
+/* Ask, and ask again with the size the server said it needs. */
+static int vu_iofd_load(struct facet_core_dev *dev, unsigned int index, struct facet_vfu_msg *rep,
+			struct facet_vfu_region_io_fds *hdr)
+{
+	uint32_t argsz =
+		sizeof(*hdr) + VU_IOFD_GUESS * sizeof(struct facet_vfu_sub_region_ioeventfd);
+	int ret = vu_iofd_query(dev, index, argsz, rep, hdr);
+
+	if (ret || hdr->argsz <= argsz)
+		return ret;
+	argsz = hdr->argsz;
+	facet_vfu_msg_release(rep);
+	ret = vu_iofd_query(dev, index, argsz, rep, hdr);
+	if (ret == 0 && hdr->argsz > argsz)
+		return vu_proto(dev, rep, "GET_REGION_IO_FDS size keeps growing");
+	return ret;
+}
+
+/*
+ * The sub-regions sit at a fixed stride of (argsz - header) / count; the spec
+ * allows the entry to grow, so the stride is not assumed to be 40.
+ */
+static int vu_iofd_pick(const struct facet_vfu_msg *rep, const struct facet_vfu_region_io_fds *hdr,
+			uint64_t offset, uint32_t size)
+{
+	size_t stride;
+
+	if (!hdr->count || rep->len < hdr->argsz)
+		return -ENOENT;
+	stride = (hdr->argsz - sizeof(*hdr)) / hdr->count;
+	for (uint32_t i = 0; i < hdr->count; i++) {
+		struct facet_vfu_sub_region_ioeventfd sr;
+
+		memcpy(&sr, (const uint8_t *)rep->data + sizeof(*hdr) + i * stride, sizeof(sr));
+		if (sr.type == FACET_VFU_IO_FD_TYPE_IOEVENTFD && sr.offset == offset &&
+		    (sr.size == size || sr.size == 0) &&
+		    !(sr.flags & FACET_VFU_IOEVENTFD_F_DATAMATCH) && sr.fd_index < rep->nfds)
+			return (int)sr.fd_index;
+	}
+	return -ENOENT;
+}
+
+static int vu_region_ioeventfd(struct facet_core_dev *dev, unsigned int index, uint64_t offset,
+			       uint32_t size, int *fd)
+{
+	struct facet_vfu_region_io_fds hdr;
+	struct facet_vfu_msg rep;
+	int ret, i;
+
+	if (!vu_priv(dev)->rinfo[index].size)
+		return -EINVAL;
+	ret = vu_iofd_load(dev, index, &rep, &hdr);
+	if (ret)
+		return ret;
+	i = vu_iofd_pick(&rep, &hdr, offset, size);
+	if (i >= 0) {
+		*fd = rep.fds[i];
+		rep.fds[i] = -1; /* ours now; the rest are closed with the reply */
+	}
+	facet_vfu_msg_release(&rep);
+	return i < 0 ? i : 0;
+}
+
 const struct core_transport core_vfio_user_transport = {
 	.name = "vfio-user",
 	.handles = vu_handles,
@@ -864,6 +961,7 @@ const struct core_transport core_vfio_user_transport = {
 	.region_info = vu_region_info,
 	.region_rw = vu_region_rw,
 	.region_mmap = vu_region_mmap,
+	.region_ioeventfd = vu_region_ioeventfd,
 	.irq_count = vu_irq_count,
 	.irq_set = vu_irq_set,
 	.reset = vu_reset,

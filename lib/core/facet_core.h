@@ -149,6 +149,22 @@ int facet_core_read32(struct facet_core_dev *dev, unsigned int bar, uint64_t off
 int facet_core_write32(struct facet_core_dev *dev, unsigned int bar, uint64_t offset,
 		       uint32_t value);
 
+/**
+ * An ioeventfd for the register of @size bytes (1, 2, 4 or 8) at @offset of
+ * region @index: writing an 8-byte value to *@fd (eventfd semantics) stands
+ * for a write to that register, which the device sees with no message and no
+ * reply. The device decides which registers have one, and what such a write
+ * means (typically a wake-up that ignores the value; a register with a
+ * datamatch is not offered). The caller owns *@fd: it stays valid until
+ * close(), also across a device reset, and keeps nothing of the device alive.
+ * Returns 0, -ENOENT (no ioeventfd for that register), -EINVAL, or -ENOTSUP
+ * (the transport has none: kernel VFIO for now, whose VFIO_DEVICE_IOEVENTFD
+ * works the other way round, the kernel writing the register when an eventfd
+ * we give it fires).
+ */
+int facet_core_region_ioeventfd(struct facet_core_dev *dev, unsigned int index, uint64_t offset,
+				uint32_t size, int *fd);
+
 /* ---- interrupts --------------------------------------------------------- */
 
 /** Number of vectors of interrupt type @type (0 if none). */

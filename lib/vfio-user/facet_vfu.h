@@ -130,6 +130,32 @@ struct facet_vfu_cap_sparse_mmap {
 	struct facet_vfu_sparse_area areas[];
 };
 
+/*
+ * DEVICE_GET_REGION_IO_FDS. Request: argsz (largest reply accepted), flags 0,
+ * index, count 0. Reply: argsz (size needed), flags 0, index, count, then
+ * count sub-regions; their fds travel as SCM_RIGHTS, fd_index into them.
+ * A reply whose argsz exceeds the request's carries no sub-regions and no fds.
+ */
+struct facet_vfu_region_io_fds {
+	uint32_t argsz;
+	uint32_t flags;
+	uint32_t index;
+	uint32_t count;
+};
+
+#define FACET_VFU_IO_FD_TYPE_IOEVENTFD	0
+#define FACET_VFU_IO_FD_TYPE_IOREGIONFD 1
+#define FACET_VFU_IOEVENTFD_F_DATAMATCH (1u << 0) /* as KVM_IOEVENTFD_FLAG_DATAMATCH */
+struct facet_vfu_sub_region_ioeventfd {
+	uint64_t offset; /* within the region */
+	uint64_t size;	 /* access width; 0: any */
+	uint32_t fd_index;
+	uint32_t type; /* FACET_VFU_IO_FD_TYPE_* */
+	uint32_t flags;
+	uint32_t padding;
+	uint64_t datamatch;
+};
+
 /* DEVICE_GET_IRQ_INFO */
 #define FACET_VFU_IRQ_INFO_EVENTFD    (1u << 0)
 #define FACET_VFU_IRQ_INFO_MASKABLE   (1u << 1)
@@ -185,6 +211,8 @@ static_assert(sizeof(struct facet_vfu_region_info) == 32, "GET_REGION_INFO");
 static_assert(sizeof(struct facet_vfu_cap_hdr) == 8, "cap header");
 static_assert(sizeof(struct facet_vfu_cap_sparse_mmap) == 16, "sparse mmap cap");
 static_assert(sizeof(struct facet_vfu_sparse_area) == 16, "sparse area");
+static_assert(sizeof(struct facet_vfu_region_io_fds) == 16, "GET_REGION_IO_FDS");
+static_assert(sizeof(struct facet_vfu_sub_region_ioeventfd) == 40, "ioeventfd sub-region");
 static_assert(sizeof(struct facet_vfu_irq_info) == 16, "GET_IRQ_INFO");
 static_assert(sizeof(struct facet_vfu_irq_set) == 20, "SET_IRQS");
 static_assert(sizeof(struct facet_vfu_region_access) == 16, "REGION_READ/WRITE");

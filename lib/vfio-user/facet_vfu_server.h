@@ -153,6 +153,23 @@ int facet_vfu_server_dma_read(struct facet_vfu_server *srv, uint64_t iova, void 
 int facet_vfu_server_dma_write(struct facet_vfu_server *srv, uint64_t iova, const void *buf,
 			       size_t len);
 
+/** Most ioeventfds a server hands out (all regions together). */
+#define FACET_VFU_MAX_IOEVENTFDS 8
+
+/**
+ * Offer an ioeventfd for a sub-region (DEVICE_GET_REGION_IO_FDS): a client
+ * that writes the 8-byte eventfd counter of @fd instead of sending a
+ * REGION_WRITE of @size bytes at @offset of region @index means that write,
+ * with no message and no reply. @datamatch_on: only a write of @datamatch
+ * (the client's business; the device sees only the eventfd). The device
+ * reads @fd; it is borrowed and must stay open until destroy. Callable
+ * before or after a client connects (the next query sees it). Returns 0,
+ * -EINVAL (bad region or range, fd < 0) or -ENOSPC.
+ */
+int facet_vfu_server_add_ioeventfd(struct facet_vfu_server *srv, unsigned int index,
+				   uint64_t offset, uint64_t size, bool datamatch_on,
+				   uint64_t datamatch, int fd);
+
 /** Signal vector @vector of irq type @index: write its eventfd. -ENOENT if none set. */
 int facet_vfu_server_irq_raise(struct facet_vfu_server *srv, unsigned int index,
 			       unsigned int vector);

@@ -381,6 +381,7 @@ static int vfu_command(void *arg, struct facet_vfu_msg *msg, struct facet_vfu_re
 	case FACET_VFU_CMD_DEVICE_RESET:
 		return vfu_cmd_reset(srv, msg, rep);
 	case FACET_VFU_CMD_DEVICE_GET_REGION_IO_FDS:
+		return vfu_cmd_region_io_fds(srv, msg, rep);
 	case FACET_VFU_CMD_REGION_WRITE_MULTI:
 	case FACET_VFU_CMD_DEVICE_FEATURE:
 	case FACET_VFU_CMD_MIG_DATA_READ:

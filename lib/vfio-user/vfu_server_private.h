@@ -39,6 +39,14 @@ struct vfu_dma {
 	void *va;      /* our mmap of the client's fd; NULL: reached by messages */
 };
 
+struct vfu_ioeventfd {
+	unsigned int index;
+	uint64_t offset, size;
+	uint32_t flags; /* FACET_VFU_IOEVENTFD_F_* */
+	uint64_t datamatch;
+	int fd; /* borrowed from the device */
+};
+
 struct facet_vfu_server {
 	char *path;
 	char *name;
@@ -54,6 +62,9 @@ struct facet_vfu_server {
 	bool client_present;	     /* until its state is dropped and socket closed */
 	bool versioned;
 	struct facet_vfu_caps client_caps;
+	struct vfu_ioeventfd ioeventfds[FACET_VFU_MAX_IOEVENTFDS]; /* under lock */
+	unsigned int n_ioeventfds;
+	int io_reply_fds[FACET_VFU_MAX_IOEVENTFDS]; /* the reply in flight (server thread) */
 
 	pthread_rwlock_t dma_lock;
 	struct vfu_dma *dmas; /* sorted by iova, no overlaps */
@@ -63,6 +74,10 @@ struct facet_vfu_server {
 	pthread_mutex_t irq_lock;
 	int *irq_fds[FACET_VFU_PCI_NUM_IRQS]; /* desc.irq_counts[i] each, -1: none */
 };
+
+/* vfu_server_iofd.c */
+int vfu_cmd_region_io_fds(struct facet_vfu_server *srv, struct facet_vfu_msg *msg,
+			  struct facet_vfu_reply *rep);
 
 /* vfu_server_dma.c */
 int vfu_cmd_dma_map(struct facet_vfu_server *srv, struct facet_vfu_msg *msg);

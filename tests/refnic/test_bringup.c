@@ -590,6 +590,35 @@ static void test_bringup(void **state)
 	assert_slice(fx.rdma_name, NULL);
 }
 
+/*
+ * The core driver wakes a sleeping model through KICK's ioeventfd (§7): each
+ * command after a sleep completes, the model counts the wake-ups, and no
+ * trapped KICK write reaches it.
+ */
+static void test_kick_ioeventfd(void **state)
+{
+	uint32_t len = REFNIC_STATS_SIZE(REFNIC_MODEL_DEFAULT_FUNCS);
+	struct facet_core_dma *buf;
+	struct refnic_stats a, b;
+
+	assert_int_equal(facet_bus_driver_register(fx.bus, &tslice_driver), 0);
+	assert_tslice_bound(1);
+	buf = dma_alloc(len);
+	assert_non_null(buf);
+	assert_int_equal(query_stats(facet_core_dma_iova(buf), len, NULL), REFNIC_STATUS_OK);
+	memcpy(&a, facet_core_dma_va(buf), sizeof(a));
+	for (int i = 0; i < 3; i++) {
+		nap_ms(50); /* well past the model's idle time: it sleeps */
+		assert_int_equal(admin_op(REFNIC_OP_NOP, NULL), REFNIC_STATUS_OK);
+	}
+	assert_int_equal(query_stats(facet_core_dma_iova(buf), len, NULL), REFNIC_STATUS_OK);
+	memcpy(&b, facet_core_dma_va(buf), sizeof(b));
+	facet_core_dma_free(buf);
+	assert_true(b.wakeups >= a.wakeups + 3);
+	assert_int_equal(b.kicks, a.kicks);
+	assert_int_equal(facet_bus_driver_unregister(fx.bus, &tslice_driver), 0);
+}
+
 /* ---- 2: the core API, for a slice driver -------------------------------- */
 
 static void test_slice_api(void **state)
@@ -884,6 +913,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_bringup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kick_ioeventfd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slice_api, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_commands, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unbind_rebind, setup, teardown),

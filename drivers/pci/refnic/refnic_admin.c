@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "refnic_core_priv.h"
 
@@ -115,6 +116,16 @@ volatile uint8_t *rc_doorbell_page(struct refnic_core *rc, uint16_t function)
 	return rc->bar0 + rc->db_offset + (size_t)function * rc->db_stride;
 }
 
+/* Write KICK: by its ioeventfd if we have one (no reply to wait for), else trapped. */
+static void rc_kick(struct refnic_core *rc)
+{
+	uint64_t one = 1;
+
+	if (rc->kick_fd >= 0 && write(rc->kick_fd, &one, sizeof(one)) == sizeof(one))
+		return;
+	facet_core_write32(rc->pci, 0, REFNIC_REG_KICK, 1);
+}
+
 void rc_ring_doorbell(struct refnic_core *rc, uint16_t function, uint32_t db_offset, uint32_t value)
 {
 	volatile uint8_t *page = rc_doorbell_page(rc, function);
@@ -123,7 +134,7 @@ void rc_ring_doorbell(struct refnic_core *rc, uint16_t function, uint32_t db_off
 	/* Store, fence, load: the Dekker pattern of docs/refnic.md §7. */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (*(volatile uint32_t *)(page + REFNIC_DB_DEV_STATE) & REFNIC_DEV_STATE_SLEEPING)
-		facet_core_write32(rc->pci, 0, REFNIC_REG_KICK, 1);
+		rc_kick(rc);
 }
 
 /* Why no CQE came: the device died, went fatal, or is just slow. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "facet_core_bus.h"
 #include "refnic_core_priv.h"
@@ -69,6 +70,27 @@ static int map_doorbells(struct refnic_core *rc)
 	return 0;
 }
 
+/*
+ * KICK through an ioeventfd when the transport offers one: an eventfd write
+ * instead of a trapped register write, whose round trip over vfio-user costs
+ * several thread hand-overs. Without one (kernel VFIO, an older model) the
+ * trapped write stays; either way it is only an optimisation.
+ */
+static void kick_init(struct refnic_core *rc)
+{
+	int fd, ret = facet_core_region_ioeventfd(rc->pci, 0, REFNIC_REG_KICK, 4, &fd);
+
+	rc->kick_fd = ret == 0 ? fd : -1;
+	RC_DEBUG("%s: KICK by %s", rc->name, ret == 0 ? "ioeventfd" : "trapped write");
+}
+
+static void kick_fini(struct refnic_core *rc)
+{
+	if (rc->kick_fd >= 0)
+		close(rc->kick_fd);
+	rc->kick_fd = -1;
+}
+
 static int bring_up(struct refnic_core *rc)
 {
 	int ret = check_identity(rc);
@@ -79,16 +101,21 @@ static int bring_up(struct refnic_core *rc)
 		ret = facet_core_set_bus_master(rc->pci, true);
 	if (ret == 0)
 		ret = map_doorbells(rc);
-	if (ret == 0)
-		ret = rc_admin_init(rc);
 	if (ret < 0)
 		return ret;
+	kick_init(rc);
+	ret = rc_admin_init(rc);
+	if (ret < 0) {
+		kick_fini(rc);
+		return ret;
+	}
 	ret = rc_admin_cmd_read(rc, REFNIC_OP_QUERY_CAPS, 0, &rc->caps, sizeof(rc->caps));
 	if (ret == 0 && (rc->caps.features & REFNIC_FEAT_EVENT_QUEUE))
 		ret = rc_events_start(rc);
 	if (ret < 0) {
 		reset_device(rc);
 		rc_admin_fini(rc);
+		kick_fini(rc);
 	}
 	return ret;
 }
@@ -102,6 +129,7 @@ static void bring_down(struct refnic_core *rc)
 	rc_admin_fini(rc);
 	if (!facet_core_is_dead(rc->pci))
 		facet_core_set_bus_master(rc->pci, false);
+	kick_fini(rc);
 }
 
 static int refnic_core_probe(struct facet_bus_device *bdev, const struct facet_bus_device_id *id)
@@ -113,6 +141,7 @@ static int refnic_core_probe(struct facet_bus_device *bdev, const struct facet_b
 	if (!rc)
 		return -ENOMEM;
 	rc->bdev = bdev;
+	rc->kick_fd = -1;
 	rc->name = facet_bus_device_name(bdev);
 	rc->pci = facet_core_bus_device(bdev);
 	if (!rc->pci) {

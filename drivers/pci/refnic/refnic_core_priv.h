@@ -80,6 +80,7 @@ struct refnic_core {
 	const char *name;	/* bdev's name, for logs */
 	volatile uint8_t *bar0; /* doorbell pages mapped; page 0 is trapped */
 	uint32_t db_offset, db_stride;
+	int kick_fd; /* ioeventfd standing for a KICK write (§7), -1: trapped write */
 	struct refnic_caps caps;
 	struct rc_admin admin;
 	struct rc_events events;
