@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +24,9 @@
 #include "facet_core_bus.h"
 #include "fwd.h"
 
-#define MAX_DEVICES 8
-#define IDLE_SPIN   64	    /* empty polls before backing off */
-#define IDLE_MAX_NS 1000000 /* longest nap: 1 ms */
+#define MAX_DEVICES  8
+#define IDLE_SPIN_NS 50000u  /* keep polling this long after the last frame */
+#define IDLE_MAX_NS  1000000 /* longest nap: 1 ms */
 
 static volatile sig_atomic_t stop;
 
@@ -315,15 +316,23 @@ static void print_final(struct fwd *f, const struct fwd_mode *mode, double secs)
 		mode->report(f);
 }
 
-/* Sleep longer the longer nothing moves: no CPU burnt while idle. */
-static void idle_backoff(unsigned int *idle)
+/*
+ * Poll on for IDLE_SPIN_NS after the last frame (yielding, so a device
+ * model sharing the core runs), then sleep longer the longer nothing moves:
+ * no CPU burnt while idle. The spin is timed, not counted: a short sleep
+ * costs some 50 us of timer slack, far more than a frame's round trip.
+ */
+static void idle_backoff(uint64_t idle_since, unsigned int *naps)
 {
 	struct timespec ts = { 0, 0 };
 	unsigned int shift;
 
-	if (++*idle < IDLE_SPIN)
+	if (fwd_now_ns() - idle_since < IDLE_SPIN_NS) {
+		sched_yield();
 		return;
-	shift = *idle - IDLE_SPIN < 10 ? *idle - IDLE_SPIN : 10;
+	}
+	shift = *naps < 10 ? *naps : 10;
+	++*naps;
 	ts.tv_nsec = 1000L << shift; /* 1 us .. ~1 ms */
 	if (ts.tv_nsec > IDLE_MAX_NS)
 		ts.tv_nsec = IDLE_MAX_NS;
@@ -335,14 +344,17 @@ static void run(struct fwd *f, const struct fwd_mode *mode)
 	uint64_t start = fwd_now_ns(), last = start, now;
 	uint64_t end = f->o.duration > 0 ? start + (uint64_t)(f->o.duration * 1e9) : UINT64_MAX;
 	struct fwd_port prev[FWD_MAX_PORTS];
-	unsigned int idle = 0;
+	uint64_t idle_since = start;
+	unsigned int naps = 0;
 
 	memcpy(prev, f->ports, sizeof(prev));
 	while (!stop && !f->done) {
-		if (mode->poll(f))
-			idle = 0;
-		else
-			idle_backoff(&idle);
+		if (mode->poll(f)) {
+			idle_since = fwd_now_ns();
+			naps = 0;
+		} else {
+			idle_backoff(idle_since, &naps);
+		}
 		now = fwd_now_ns();
 		if (now >= end)
 			break;

@@ -74,8 +74,60 @@ static bool goes_to(const struct refnic_frame *f, int port, bool promisc)
 	return f->src != port && (f->dst == port || f->dst == REFNIC_PORT_FLOOD || promisc);
 }
 
+/*
+ * What a burst's frames have in common: a burst from one TX queue usually
+ * goes to one port (one flow, or a forwarder's peer). Then each function
+ * port knows from @dst alone whether it takes all of the burst or none of
+ * it, without looking at every frame.
+ */
+struct sw_summary {
+	bool uniform; /* every frame has this src and this dst */
+	int src, dst;
+};
+
+/* Destinations, one lookup per run of frames to the same MAC. */
+static void sw_classify(struct refnic_system *sys, struct refnic_frame *frames, unsigned int n,
+			struct sw_summary *sum)
+{
+	const uint8_t *last = NULL;
+	int dst = REFNIC_PORT_DROP;
+
+	sum->uniform = true;
+	sum->src = n ? frames[0].src : REFNIC_PORT_DROP;
+	for (unsigned int i = 0; i < n; i++) {
+		struct refnic_frame *f = &frames[i];
+
+		if (!last || memcmp(f->data, last, 6))
+			dst = sw_lookup(sys, f->data);
+		last = f->data;
+		f->dst = dst;
+		f->reached = 0;
+		if (i && (f->dst != frames[0].dst || f->src != sum->src))
+			sum->uniform = false;
+	}
+	sum->dst = n ? frames[0].dst : REFNIC_PORT_DROP;
+}
+
+/* @fn's share of the burst into @sel; returns its size. */
+static unsigned int sw_select(struct refnic_func *fn, int port, struct refnic_frame *frames,
+			      unsigned int n, const struct sw_summary *sum,
+			      struct refnic_frame **sel)
+{
+	bool promisc = fn->rx_mode & REFNIC_RXMODE_PROMISC;
+	unsigned int m = 0;
+
+	if (sum->uniform && !promisc && sum->dst != REFNIC_PORT_FLOOD &&
+	    (sum->dst != port || sum->src == port))
+		return 0;
+	for (unsigned int i = 0; i < n; i++)
+		if (goes_to(&frames[i], port, promisc))
+			sel[m++] = &frames[i];
+	return m;
+}
+
 /* Every function port takes its share of the burst in one delivery. */
-static void sw_to_functions(struct refnic_system *sys, struct refnic_frame *frames, unsigned int n)
+static void sw_to_functions(struct refnic_system *sys, struct refnic_frame *frames, unsigned int n,
+			    const struct sw_summary *sum)
 {
 	struct refnic_frame *sel[REFNIC_BURST];
 
@@ -84,15 +136,11 @@ static void sw_to_functions(struct refnic_system *sys, struct refnic_frame *fram
 
 		for (unsigned int fi = 0; fi < dev->num_funcs; fi++) {
 			struct refnic_func *fn = &dev->funcs[fi];
-			bool promisc = fn->rx_mode & REFNIC_RXMODE_PROMISC;
-			int port = REFNIC_PORT(d, fi);
-			unsigned int m = 0;
+			unsigned int m;
 
 			if (!fn->active)
 				continue;
-			for (unsigned int i = 0; i < n; i++)
-				if (goes_to(&frames[i], port, promisc))
-					sel[m++] = &frames[i];
+			m = sw_select(fn, REFNIC_PORT(d, fi), frames, n, sum, sel);
 			if (!m)
 				continue;
 			refnic_rx_deliver(dev, fn, sel, m);
@@ -145,11 +193,10 @@ static void sw_count_drops(struct refnic_frame *frames, unsigned int n)
 
 void refnic_switch_forward(struct refnic_system *sys, struct refnic_frame *frames, unsigned int n)
 {
-	for (unsigned int i = 0; i < n; i++) {
-		frames[i].dst = sw_lookup(sys, frames[i].data);
-		frames[i].reached = 0;
-	}
-	sw_to_functions(sys, frames, n);
+	struct sw_summary sum;
+
+	sw_classify(sys, frames, n, &sum);
+	sw_to_functions(sys, frames, n, &sum);
 	sw_to_uplink(sys, frames, n);
 	sw_count_drops(frames, n);
 }

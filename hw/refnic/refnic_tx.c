@@ -37,15 +37,57 @@ static bool tx_by_ref(struct refnic_dev *dev, struct refnic_func *fn,
 }
 
 /*
+ * The ring as one burst reads it: translated once (NULL: descriptor by
+ * descriptor through refnic_dp_read(), which reports faults), and fetched a
+ * few lines ahead of use, since each line comes from the driver's core.
+ */
+struct tx_ring {
+	const struct refnic_tx_desc *va;
+	uint32_t mask, pi;
+};
+
+#define TX_PREFETCH_AHEAD 12u /* descriptors: three ring lines */
+
+static void tx_ring_init(struct refnic_dev *dev, struct refnic_func *fn, struct refnic_queue *q,
+			 uint32_t pi, struct tx_ring *r)
+{
+	void *va;
+
+	r->mask = (1u << q->log_size) - 1;
+	r->pi = pi;
+	if (refnic_dp_translate(dev, fn, q->ring_iova, (size_t)(r->mask + 1) * sizeof(*r->va),
+				FACET_VFU_DMA_READ, &va))
+		va = NULL;
+	r->va = va;
+	for (uint32_t i = 0; r->va && i < TX_PREFETCH_AHEAD && i < ((pi - q->ci) & r->mask); i += 4)
+		__builtin_prefetch(&r->va[(q->ci + i) & r->mask]);
+}
+
+static int tx_desc_read(struct refnic_dev *dev, struct refnic_func *fn, struct refnic_queue *q,
+			const struct tx_ring *r, uint32_t pos, struct refnic_tx_desc *d)
+{
+	uint32_t ahead = (pos + TX_PREFETCH_AHEAD) & r->mask;
+
+	if (!r->va)
+		return refnic_dp_read(dev, fn, q->ring_iova + (uint64_t)pos * sizeof(*d), d,
+				      sizeof(*d));
+	/* A new line: ask for the one three lines on, if the driver has posted it. */
+	if (!(pos & 3) && ((ahead - pos) & r->mask) < ((r->pi - pos) & r->mask))
+		__builtin_prefetch(&r->va[ahead]);
+	*d = r->va[pos];
+	return 0;
+}
+
+/*
  * Gather the frame at q->ci into @f (by reference, or copied into @buf).
  * Returns the number of descriptors it took, 0 if its EOP has not been
  * posted yet (wait for the driver), or -REFNIC_QERR_* when the frame stops
  * the queue.
  */
 static int tx_gather_one(struct refnic_dev *dev, struct refnic_func *fn, struct refnic_queue *q,
-			 uint32_t pi, struct refnic_frame *f, uint8_t *buf, uint16_t *offload)
+			 const struct tx_ring *r, struct refnic_frame *f, uint8_t *buf,
+			 uint16_t *offload)
 {
-	uint32_t mask = (1u << q->log_size) - 1;
 	uint32_t pos = q->ci, total = 0;
 
 	for (unsigned int seg = 0;; seg++) {
@@ -53,10 +95,9 @@ static int tx_gather_one(struct refnic_dev *dev, struct refnic_func *fn, struct 
 
 		if (seg == REFNIC_TX_MAX_SEGS)
 			return -REFNIC_QERR_BAD_LEN;
-		if (pos == pi)
+		if (pos == r->pi)
 			return 0;
-		if (refnic_dp_read(dev, fn, q->ring_iova + (uint64_t)pos * sizeof(d), &d,
-				   sizeof(d)))
+		if (tx_desc_read(dev, fn, q, r, pos, &d))
 			return -REFNIC_QERR_RING_DMA;
 		if (seg == 0) {
 			*offload = d.flags;
@@ -69,7 +110,7 @@ static int tx_gather_one(struct refnic_dev *dev, struct refnic_func *fn, struct 
 		if (refnic_dp_read(dev, fn, d.addr, buf + total, d.len))
 			return -REFNIC_QERR_BUF_DMA;
 		total += d.len;
-		pos = (pos + 1) & mask;
+		pos = (pos + 1) & r->mask;
 		if (d.flags & REFNIC_TXD_EOP) {
 			f->len = total;
 			return (int)seg + 1;
@@ -92,37 +133,53 @@ static void tx_finish(struct refnic_frame *f, uint8_t *buf, uint16_t offload)
 		refnic_pkt_csum_fill(buf, &f->pkt);
 }
 
-/* Up to a burst of frames into sys->frames; *err: the REFNIC_QERR_* that stopped it. */
+static uint8_t *tx_buf(struct refnic_system *sys, unsigned int i)
+{
+	return sys->frame_mem + (size_t)i * REFNIC_FRAME_MAX;
+}
+
+/*
+ * Up to a burst of frames into sys->frames; *err: the REFNIC_QERR_* that
+ * stopped it. The descriptors first, each frame's header prefetched, then
+ * the parsing: the headers arrive while later descriptors are read.
+ */
 static unsigned int tx_gather(struct refnic_dev *dev, struct refnic_func *fn,
 			      struct refnic_queue *q, uint32_t pi, uint8_t *err)
 {
 	struct refnic_system *sys = dev->sys;
 	int port = refnic_switch_port(dev, fn);
+	uint16_t offload[REFNIC_BURST];
+	struct tx_ring r;
 	unsigned int n = 0;
 
+	tx_ring_init(dev, fn, q, pi, &r);
 	while (n < REFNIC_BURST && q->ci != pi) {
 		struct refnic_frame *f = &sys->frames[n];
-		uint8_t *buf = sys->frame_mem + (size_t)n * REFNIC_FRAME_MAX;
-		uint16_t offload = 0;
 		int rc;
 
-		rc = tx_gather_one(dev, fn, q, pi, f, buf, &offload);
+		offload[n] = 0;
+		rc = tx_gather_one(dev, fn, q, &r, f, tx_buf(sys, n), &offload[n]);
 		if (rc <= 0) {
 			*err = (uint8_t)-rc;
 			break;
 		}
-		q->ci = (q->ci + (uint32_t)rc) & ((1u << q->log_size) - 1);
-		q->stats.packets++;
-		q->stats.bytes += f->len;
-		fn->stats.tx_packets++;
-		fn->stats.tx_bytes += f->len;
-		tx_finish(f, buf, offload);
+		__builtin_prefetch(f->data);
+		q->ci = (q->ci + (uint32_t)rc) & r.mask;
 		f->src = port;
 		f->txfn = fn;
 		f->txq = q;
 		f->csum_flags = -1;
 		n++;
 	}
+	for (unsigned int i = 0; i < n; i++) {
+		struct refnic_frame *f = &sys->frames[i];
+
+		q->stats.bytes += f->len; /* as the descriptors give it, before padding */
+		fn->stats.tx_bytes += f->len;
+		tx_finish(f, tx_buf(sys, i), offload[i]);
+	}
+	q->stats.packets += n;
+	fn->stats.tx_packets += n;
 	return n;
 }
 

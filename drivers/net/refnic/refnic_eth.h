@@ -40,6 +40,20 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+/*
+ * Fetch a ring line to write it: the device (on another core) had it last,
+ * and a plain load then a store would move it twice. PREFETCHW is an x86-64
+ * hint (a NOP on CPUs without it); elsewhere the write-intent prefetch.
+ */
+static inline void rfe_prefetchw(const void *p)
+{
+#if defined(__x86_64__) && !defined(__PRFCHW__)
+	__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+	__builtin_prefetch(p, 1, 3);
+#endif
+}
+
 struct rfe_eth;
 
 /* Fields every queue has; the burst reads the first cache lines only. */

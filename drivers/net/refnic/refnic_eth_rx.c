@@ -73,6 +73,25 @@ static uint32_t rx_post(struct rfe_rxq *q, uint32_t free)
 	return posted;
 }
 
+/*
+ * The written-back lines this burst reads, and refills after: taken for
+ * writing at once. Only lines wholly before head: the device may still be
+ * writing the rest of the line head is in.
+ */
+static inline void rx_ring_prefetch(struct rfe_rxq *q, uint32_t ci, uint32_t head, uint16_t n)
+{
+	uint32_t mask = q->c.mask, todo = (head - ci) & mask;
+
+	if (todo > n)
+		todo = n;
+	for (uint32_t i = 0; i < todo; i += 4) {
+		uint32_t line = (ci + i) & ~3u;
+
+		if (((head - line) & mask) >= 4)
+			rfe_prefetchw(&q->ring[line & mask]);
+	}
+}
+
 static void rx_doorbell(struct rfe_rxq *q)
 {
 	/* Descriptors before the index that announces them (a no-op on x86). */
@@ -101,6 +120,7 @@ uint16_t rfe_rx_burst(void *queue, struct facet_pktbuf **bufs, uint16_t n)
 	head = __atomic_load_n(&st->head, __ATOMIC_ACQUIRE) & mask;
 	if (unlikely(st->error))
 		rx_note_error(q, st->error);
+	rx_ring_prefetch(q, ci, head, n);
 	while (ci != head && nb < n) {
 		const struct refnic_rx_desc *d = &q->ring[ci];
 		struct facet_pktbuf *seg = q->c.sw_ring[ci];
@@ -126,7 +146,12 @@ uint16_t rfe_rx_burst(void *queue, struct facet_pktbuf **bufs, uint16_t n)
 		if (flags & REFNIC_RXD_EOP) {
 			first->ol_flags = rx_ol_flags((uint32_t)first->ol_flags);
 			first->port_qid = q->qid;
-			__builtin_prefetch(facet_pktbuf_data(first));
+			/*
+			 * No prefetch of the frame: an application that reads it
+			 * fetches it itself, and one that does not (forwarding by
+			 * reference) would only pull the line here for the device
+			 * to take back when the buffer is filled again.
+			 */
 			bufs[nb++] = first;
 			first = NULL;
 		}
@@ -136,7 +161,8 @@ uint16_t rfe_rx_burst(void *queue, struct facet_pktbuf **bufs, uint16_t n)
 	q->pkt_last = last;
 
 	free = mask - ((q->pi - ci) & mask);
-	if (free >= q->refill_thresh && rx_post(q, free))
+	/* Up to a line boundary: no ring line half ours, half the device's (§15.3). */
+	if (free >= q->refill_thresh && rx_post(q, free - ((q->pi + free) & 3)))
 		rx_doorbell(q);
 	return nb;
 }
