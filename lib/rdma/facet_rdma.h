@@ -451,8 +451,9 @@ static inline int facet_rdma_post_recv(struct facet_rdma_qp *qp, struct facet_rd
 
 /**
  * Take up to @n work completions from @cq into @wc. Returns how many (0 if
- * none), or -ENODEV (detached) / -EIO (the CQ overran and stopped). Frees the
- * send and receive queue slots of the completed requests.
+ * none), or -ENODEV (detached, or the device died: noticed after a few hundred
+ * empty polls) / -EIO (the CQ overran and stopped). Frees the send and receive
+ * queue slots of the completed requests.
  */
 static inline int facet_rdma_poll_cq(struct facet_rdma_cq *cq, int n, struct facet_rdma_wc *wc)
 {

@@ -341,12 +341,22 @@ static inline void rq_complete(struct rr_qp *qp, uint16_t wqe_index)
 
 static _Thread_local unsigned int empty_polls;
 
-static void poll_backoff(void)
+/*
+ * Count an empty poll and back off; 0, or -ENODEV once the device is gone
+ * (its process died): a program waiting for a completion that can no longer
+ * come gets an error instead of polling for ever. Checked only once the
+ * poller yields, so the spin stays a load of the CQE.
+ */
+static int poll_backoff(const struct rr_cq *cq)
 {
-	if (empty_polls < POLL_SPIN)
+	if (empty_polls < POLL_SPIN) {
 		empty_polls++;
-	else
-		sched_yield();
+		return 0;
+	}
+	if (unlikely(facet_core_is_dead(cq->rd->pci)))
+		return -ENODEV;
+	sched_yield();
+	return 0;
 }
 
 int rr_cq_poll(void *ctx, int n, struct facet_rdma_wc *wc)
@@ -396,8 +406,7 @@ int rr_cq_poll(void *ctx, int n, struct facet_rdma_wc *wc)
 	}
 	if (unlikely(atomic_load_explicit(&cq->failed, memory_order_relaxed)))
 		return -EIO;
-	poll_backoff();
-	return 0;
+	return poll_backoff(cq);
 }
 
 int rr_cq_arm(void *ctx, bool solicited_only)
