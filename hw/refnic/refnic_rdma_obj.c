@@ -128,6 +128,14 @@ static int engine(struct refnic_func *fn, struct refnic_rdma **r)
 	return *r ? REFNIC_STATUS_OK : REFNIC_STATUS_INTERNAL;
 }
 
+/* The commands naming one object (DESTROY_*): their payload, then the engine. */
+static int obj_engine(struct refnic_func *fn, const struct refnic_sqe *sqe, struct refnic_rdma **r)
+{
+	if (!rdma_obj_payload_ok(sqe))
+		return REFNIC_STATUS_INVALID_FIELD;
+	return engine(fn, r);
+}
+
 uint8_t rdma_active_mtu(const struct refnic_func *fn)
 {
 	/* Room for Ethernet, IPv6, UDP, BTH, RETH, ImmDt and ICRC in the port MTU. */
@@ -207,9 +215,7 @@ int refnic_rdma_cmd_destroy_pd(struct refnic_dev *dev, struct refnic_func *fn,
 	struct refnic_rdma *r;
 	int st;
 
-	if (!rdma_obj_payload_ok(sqe))
-		return REFNIC_STATUS_INVALID_FIELD;
-	st = engine(fn, &r);
+	st = obj_engine(fn, sqe, &r);
 	if (st)
 		return st;
 	if (!rdma_pd_valid(r, pdn))
@@ -329,9 +335,7 @@ int refnic_rdma_cmd_destroy_mr(struct refnic_dev *dev, struct refnic_func *fn,
 	struct rdma_mr *mr;
 	int st;
 
-	if (!rdma_obj_payload_ok(sqe))
-		return REFNIC_STATUS_INVALID_FIELD;
-	st = engine(fn, &r);
+	st = obj_engine(fn, sqe, &r);
 	if (st)
 		return st;
 	mr = mr_find(r, sqe->rdma_obj.id);
@@ -426,9 +430,7 @@ int refnic_rdma_cmd_destroy_ah(struct refnic_dev *dev, struct refnic_func *fn,
 	struct refnic_rdma *r;
 	int st;
 
-	if (!rdma_obj_payload_ok(sqe))
-		return REFNIC_STATUS_INVALID_FIELD;
-	st = engine(fn, &r);
+	st = obj_engine(fn, sqe, &r);
 	if (st)
 		return st;
 	if (!rdma_ah_get(r, ahn))
